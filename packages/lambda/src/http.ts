@@ -1,0 +1,68 @@
+import { type ErrorCode, LeadflowError, secretsMatch, UnauthorizedError, ValidationError } from "@leadflow/core";
+import middy from "@middy/core";
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
+import type { z } from "zod";
+import { logger } from "./logger.ts";
+
+export type HttpEvent = APIGatewayProxyEventV2;
+export type HttpResult = APIGatewayProxyStructuredResultV2;
+
+/** The one mapping from error codes to HTTP statuses. Anything else is our fault: a 500. */
+const statusByCode: Readonly<Record<ErrorCode, number>> = {
+  invalid_body: 400,
+  invalid_signature: 401,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  unknown_source: 404,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  validation_failed: 422,
+};
+
+export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): HttpResult {
+  return { statusCode, headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) };
+}
+
+export function text(statusCode: number, body: string): HttpResult {
+  return { statusCode, headers: { "content-type": "text/plain; charset=utf-8" }, body };
+}
+
+/** `{ "error": { "code", "message", "details" } }`; internals of a 500 stay in the logs. */
+export function errorResponse(error: unknown, requestId: string | undefined): HttpResult {
+  if (error instanceof LeadflowError) {
+    const { code, message, details } = error;
+    return json(statusByCode[code], { error: { code, message, details: details ?? null } });
+  }
+  logger.error("Request failed", { requestId, error: error as Error });
+  const message = "Something went wrong on our side; the request can be retried";
+  return json(500, { error: { code: "internal_error", message, details: { requestId: requestId ?? null } } });
+}
+
+/** Wraps an API Gateway (HTTP API, payload 2.0) handler with the shared error mapping. */
+export function httpHandler(handler: (event: HttpEvent) => Promise<HttpResult>) {
+  return middy<HttpEvent, HttpResult>()
+    .use({
+      onError: async (request) => {
+        request.response = errorResponse(request.error, request.context.awsRequestId);
+      },
+    })
+    .handler(handler);
+}
+
+/** The raw body bytes, as the client signed them. */
+export function rawBody(event: HttpEvent): Buffer {
+  if (!event.body) return Buffer.alloc(0);
+  return Buffer.from(event.body, event.isBase64Encoded ? "base64" : "utf8");
+}
+
+export function requireApiKey(event: HttpEvent, apiKey: string): void {
+  if (!secretsMatch(event.headers["x-api-key"], apiKey)) throw new UnauthorizedError("x-api-key is missing or wrong");
+}
+
+/** Validates path or query parameters; a mismatch is the client's mistake (422). */
+export function parseInput<Schema extends z.ZodType>(schema: Schema, input: unknown, what: string): z.output<Schema> {
+  const parsed = schema.safeParse(input ?? {});
+  if (!parsed.success) throw ValidationError.fromZod(parsed.error, `Invalid ${what}`);
+  return parsed.data;
+}

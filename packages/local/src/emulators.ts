@@ -1,0 +1,125 @@
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  ResourceNotFoundException,
+} from "@aws-sdk/client-dynamodb";
+import {
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  GetQueueUrlCommand,
+  QueueNameExists,
+  SetQueueAttributesCommand,
+  SQSClient,
+} from "@aws-sdk/client-sqs";
+import { type QueueDefinition, type QueueName, queues } from "@leadflow/manifest";
+import { createTableInput } from "@leadflow/store";
+import dynalite from "dynalite";
+import { startFauxqs } from "fauxqs";
+import { localRegion, queueNamePrefix } from "./development.ts";
+
+/** Emulators listen on loopback only. */
+const host = "127.0.0.1";
+export const localCredentials = { accessKeyId: "local", secretAccessKey: "local" };
+
+export interface Emulator {
+  endpoint: string;
+  stop(): Promise<void>;
+}
+
+/** DynamoDB (dynalite): in memory, or LevelDB files under `dataDir`. */
+export async function startDynamo(dataDir?: string): Promise<Emulator> {
+  const server = dynalite({
+    ...(dataDir ? { path: join(dataDir, "dynamodb") } : {}),
+    createTableMs: 0,
+    deleteTableMs: 0,
+    updateTableMs: 0,
+  });
+  await new Promise<void>((resolve, reject) => server.once("error", reject).listen(0, host, resolve));
+  return { endpoint: `http://${host}:${(server.address() as AddressInfo).port}`, stop: () => close(server) };
+}
+
+/** SQS (fauxqs): in memory, or SQLite under `dataDir`. */
+export async function startSqs(dataDir?: string): Promise<Emulator> {
+  const server = await startFauxqs({
+    port: 0,
+    logger: false,
+    defaultRegion: localRegion,
+    ...(dataDir ? { dataDir: join(dataDir, "sqs") } : {}),
+  });
+  return { endpoint: `http://${host}:${server.port}`, stop: () => server.stop() };
+}
+
+export function dynamoClient(endpoint: string): DynamoDBClient {
+  return new DynamoDBClient({ endpoint, region: localRegion, credentials: localCredentials });
+}
+
+export function sqsClient(endpoint: string): SQSClient {
+  return new SQSClient({ endpoint, region: localRegion, credentials: localCredentials });
+}
+
+/** Creates the table (and its indexes) from the definition the stack deploys, unless it exists. */
+export async function ensureTable(client: DynamoDBClient, tableName: string): Promise<void> {
+  try {
+    await client.send(new DescribeTableCommand({ TableName: tableName }));
+  } catch (error) {
+    if (!(error instanceof ResourceNotFoundException)) throw error;
+    await client.send(new CreateTableCommand(createTableInput(tableName)));
+  }
+  while ((await client.send(new DescribeTableCommand({ TableName: tableName }))).Table?.TableStatus !== "ACTIVE") {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+export interface QueueLocation {
+  url: string;
+  arn: string;
+  deadLetterUrl: string;
+}
+
+/**
+ * Creates every queue of the manifest with its DLQ and redrive policy. `timeScale` below 1
+ * (the `--fast` mode) shortens visibility timeouts so retries play out in seconds.
+ */
+export async function ensureQueues(client: SQSClient, timeScale = 1): Promise<Record<QueueName, QueueLocation>> {
+  const entries = await Promise.all(
+    (Object.entries(queues) as [QueueName, QueueDefinition][]).map(async ([name, definition]) => {
+      const deadLetter = await ensureQueue(client, `${queueNamePrefix}${name}-dlq`, {
+        MessageRetentionPeriod: String(definition.deadLetterRetentionSeconds),
+      });
+      const main = await ensureQueue(client, `${queueNamePrefix}${name}`, {
+        VisibilityTimeout: String(Math.max(1, Math.round(definition.visibilityTimeoutSeconds * timeScale))),
+        MessageRetentionPeriod: String(definition.retentionSeconds),
+        RedrivePolicy: JSON.stringify({
+          deadLetterTargetArn: deadLetter.arn,
+          maxReceiveCount: definition.maxReceiveCount,
+        }),
+      });
+      return [name, { url: main.url, arn: main.arn, deadLetterUrl: deadLetter.url }] as const;
+    }),
+  );
+  return Object.fromEntries(entries) as Record<QueueName, QueueLocation>;
+}
+
+async function ensureQueue(client: SQSClient, name: string, attributes: Record<string, string>) {
+  let url: string;
+  try {
+    url = (await client.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }))).QueueUrl as string;
+  } catch (error) {
+    // Kept from an earlier run (--data) with other attributes: bring them up to date.
+    if (!(error instanceof QueueNameExists)) throw error;
+    url = (await client.send(new GetQueueUrlCommand({ QueueName: name }))).QueueUrl as string;
+    await client.send(new SetQueueAttributesCommand({ QueueUrl: url, Attributes: attributes }));
+  }
+  const { Attributes } = await client.send(
+    new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["QueueArn"] }),
+  );
+  return { url, arn: Attributes?.QueueArn as string };
+}
+
+function close(server: Server): Promise<void> {
+  return new Promise((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
+}

@@ -1,0 +1,60 @@
+/** `npm start`: leadflow on this machine, against in-process emulators, with no AWS account. */
+import { parseArgs } from "node:util";
+import { routes } from "@leadflow/manifest";
+import { developmentSecrets } from "./development.ts";
+import { startLocalStack } from "./stack.ts";
+
+const usage = `Usage: npm start -- [--port N] [--data DIR] [--fast]
+
+  --port N     HTTP port (default: PORT or 3000)
+  --data DIR   keep the table and queues in DIR across restarts (default: in memory)
+  --fast       shorten retry delays so failures and retries play out in seconds (also LEADFLOW_FAST=1)
+`;
+
+const { values } = parseArgs({
+  options: {
+    port: { type: "string" },
+    data: { type: "string" },
+    fast: { type: "boolean", default: process.env.LEADFLOW_FAST === "1" },
+    help: { type: "boolean", short: "h" },
+  },
+});
+if (values.help) {
+  console.log(usage);
+  process.exit(0);
+}
+
+const usingDevelopmentKey = !process.env.ADMIN_API_KEY;
+const stack = await startLocalStack({
+  ...(values.port ? { port: Number(values.port) } : {}),
+  ...(values.data ? { dataDir: values.data } : {}),
+  fast: values.fast,
+});
+
+console.log(`
+leadflow is running on this machine
+
+  API         ${stack.url}
+${Object.keys(routes)
+  .map((route) => `              ${route}`)
+  .join("\n")}
+
+  DynamoDB    ${stack.endpoints.dynamodb}  (table "${stack.tableName}")
+  SQS         ${stack.endpoints.sqs}  (${Object.keys(stack.queues).join(", ")} + DLQs)
+  Data        ${values.data ? `kept in ${values.data}` : "in memory (use --data DIR to keep it)"}${values.fast ? "\n  Mode        fast retries" : ""}
+  Admin key   ${usingDevelopmentKey ? `${developmentSecrets.ADMIN_API_KEY} (development default; set ADMIN_API_KEY to change)` : "from ADMIN_API_KEY"}
+
+Press Ctrl-C to stop.
+`);
+
+let stopping = false;
+async function shutdown(signal: string) {
+  if (stopping) process.exit(1);
+  stopping = true;
+  console.log(`\n${signal}: stopping (finishing the leads already accepted)…`);
+  await stack.stop();
+  console.log("stopped.");
+  process.exit(0);
+}
+process.on("SIGINT", () => void shutdown("SIGINT"));
+process.on("SIGTERM", () => void shutdown("SIGTERM"));

@@ -1,0 +1,112 @@
+import { createHash } from "node:crypto";
+import { DeleteMessageBatchCommand, type Message, ReceiveMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import { localRegion } from "./development.ts";
+import { type LambdaHandler, lambdaContext } from "./lambda-runtime.ts";
+
+export interface PollerOptions {
+  client: SQSClient;
+  queueUrl: string;
+  queueArn: string;
+  functionName: string;
+  handler: LambdaHandler;
+  batchSize: number;
+  /** Batches handled at once, like the concurrent pollers of Lambda's event source mapping. */
+  concurrency: number;
+  timeoutSeconds?: number;
+}
+
+/**
+ * Lambda's SQS event source mapping on one machine: long-polls the queue, hands the handler a
+ * real SQS event, deletes what succeeded and leaves `batchItemFailures` to come back after
+ * their visibility timeout (and to the DLQ after maxReceiveCount, which the emulator applies).
+ */
+export function startPoller(options: PollerOptions) {
+  const stopping = new AbortController();
+  const loops = Array.from({ length: options.concurrency }, () => pollUntilStopped(options, stopping.signal));
+  return {
+    /** Stops receiving, then waits for the batches under way. */
+    async stop(): Promise<void> {
+      stopping.abort();
+      await Promise.allSettled(loops);
+    },
+  };
+}
+
+async function pollUntilStopped(options: PollerOptions, signal: AbortSignal): Promise<void> {
+  const { client, queueUrl, batchSize } = options;
+  while (!signal.aborted) {
+    let messages: Message[];
+    try {
+      const received = await client.send(
+        new ReceiveMessageCommand({
+          QueueUrl: queueUrl,
+          MaxNumberOfMessages: batchSize,
+          WaitTimeSeconds: 20,
+          MessageSystemAttributeNames: ["All"],
+          MessageAttributeNames: ["All"],
+        }),
+        { abortSignal: signal },
+      );
+      messages = received.Messages ?? [];
+    } catch (error) {
+      if (signal.aborted) return;
+      console.error(`poller ${options.functionName}: receive failed`, (error as Error).message);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      continue;
+    }
+    if (messages.length > 0) await deliver(options, messages);
+  }
+}
+
+async function deliver(options: PollerOptions, messages: Message[]): Promise<void> {
+  const event: SQSEvent = { Records: messages.map((message) => toRecord(message, options.queueArn)) };
+  let failed: Set<string>;
+  try {
+    const result = (await options.handler(event, lambdaContext(options.functionName, options.timeoutSeconds))) as
+      | SQSBatchResponse
+      | undefined;
+    failed = new Set(result?.batchItemFailures?.map((failure) => failure.itemIdentifier) ?? []);
+  } catch (error) {
+    // A thrown invocation fails the whole batch, as on Lambda.
+    console.error(`poller ${options.functionName}: invocation failed`, (error as Error).message);
+    failed = new Set(messages.map((message) => message.MessageId as string));
+  }
+  const done = messages.filter((message) => !failed.has(message.MessageId as string));
+  if (done.length === 0) return;
+  await options.client.send(
+    new DeleteMessageBatchCommand({
+      QueueUrl: options.queueUrl,
+      Entries: done.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle as string })),
+    }),
+  );
+}
+
+export function toRecord(message: Message, queueArn: string): SQSRecord {
+  const attributes = message.Attributes ?? {};
+  const body = message.Body ?? "";
+  return {
+    messageId: message.MessageId as string,
+    receiptHandle: message.ReceiptHandle as string,
+    body,
+    attributes: {
+      ApproximateReceiveCount: attributes.ApproximateReceiveCount ?? "1",
+      SentTimestamp: attributes.SentTimestamp ?? String(Date.now()),
+      SenderId: attributes.SenderId ?? "local",
+      ApproximateFirstReceiveTimestamp: attributes.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
+    },
+    messageAttributes: Object.fromEntries(
+      Object.entries(message.MessageAttributes ?? {}).map(([name, value]) => [
+        name,
+        {
+          dataType: value.DataType ?? "String",
+          ...(value.StringValue !== undefined ? { stringValue: value.StringValue } : {}),
+        },
+      ]),
+    ),
+    md5OfBody: message.MD5OfBody ?? createHash("md5").update(body).digest("hex"),
+    eventSource: "aws:sqs",
+    eventSourceARN: queueArn,
+    awsRegion: localRegion,
+  };
+}

@@ -1,0 +1,164 @@
+import { type ChildProcess, fork } from "node:child_process";
+import { setPriority } from "node:os";
+import { join } from "node:path";
+import { GetQueueAttributesCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import { environmentFor, type QueueName, routes, secretNames } from "@leadflow/manifest";
+import { developmentSecrets, localRegion, localTableName } from "./development.ts";
+import { ensureQueues, localCredentials, type QueueLocation, sqsClient, startSqs } from "./emulators.ts";
+import { startGateway } from "./gateway.ts";
+import { functionNameOf, loadHandler, projectRoot } from "./lambda-runtime.ts";
+import { metaGraphStandIn } from "./meta-graph-stand-in.ts";
+import type { WorkerMessage, WorkerOptions } from "./worker-protocol.ts";
+
+export interface LocalStackOptions {
+  /** HTTP port; 0 picks a free one. Default: `PORT` or 3000. */
+  port?: number;
+  /** Keep the table and queues here across restarts; in memory when absent. */
+  dataDir?: string;
+  /** Scale retry delays and visibility timeouts down so retries play out in seconds. */
+  fast?: boolean;
+  /** Settings and secrets for the handlers, over the environment and the development defaults. */
+  environment?: Record<string, string>;
+  /** OS niceness of the queue worker process (0-19). */
+  workerNiceness?: number;
+  /** Batches each queue consumer handles at once. */
+  workerConcurrency?: number;
+}
+
+export interface LocalStack {
+  url: string;
+  port: number;
+  /** The Meta Graph stand-in's control URL, when the stack serves it (META_GRAPH_URL unset). */
+  metaGraphStandIn: string | undefined;
+  endpoints: { dynamodb: string; sqs: string };
+  tableName: string;
+  queues: Record<QueueName, QueueLocation>;
+  /** Messages waiting or in flight on the work queues (DLQs excluded). */
+  pendingMessages(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+const fastTimeScale = 1 / 30;
+const metaGraphStandInPath = "/_local/meta-graph";
+
+/** Everything `npm start` runs: emulators, queue workers and the HTTP API, on this machine. */
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  const timeScale = options.fast ? fastTimeScale : 1;
+  const sqsEmulator = await startSqs(options.dataDir);
+  const sqs = sqsClient(sqsEmulator.endpoint);
+  const queues = await ensureQueues(sqs, timeScale);
+
+  const gateway = await startGateway(options.port ?? Number(process.env.PORT ?? 3000));
+  const metaGraphUrl = options.environment?.META_GRAPH_URL ?? process.env.META_GRAPH_URL;
+  if (!metaGraphUrl) gateway.mount(metaGraphStandInPath, metaGraphStandIn());
+  const environment = handlerEnvironment(sqsEmulator.endpoint, {
+    META_GRAPH_URL: metaGraphUrl ?? `http://127.0.0.1:${gateway.port}${metaGraphStandInPath}/v25.0`,
+    ...options.environment,
+  });
+  const worker = await startWorker(environment, {
+    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+    tableName: localTableName,
+    sqsEndpoint: sqsEmulator.endpoint,
+    queues,
+    timeScale,
+    concurrency: options.workerConcurrency ?? 4,
+  });
+  setPriority(worker.process.pid as number, options.workerNiceness ?? 10);
+
+  const resources = { tableName: localTableName, queueUrls: queues };
+  Object.assign(process.env, environment, { AWS_ENDPOINT_URL_DYNAMODB: worker.dynamodbEndpoint });
+  for (const route of Object.values(routes)) Object.assign(process.env, environmentFor(route, resources));
+
+  const gatewayRoutes = await Promise.all(
+    Object.entries(routes).map(async ([routeKey, route]) => ({
+      routeKey,
+      functionName: functionNameOf(route.handler),
+      handler: await loadHandler(route.handler),
+    })),
+  );
+  gateway.serve(gatewayRoutes);
+  const pendingMessages = () => countPending(sqs, queues);
+
+  return {
+    url: gateway.url,
+    port: gateway.port,
+    metaGraphStandIn: metaGraphUrl ? undefined : `${gateway.url}${metaGraphStandInPath}`,
+    endpoints: { dynamodb: worker.dynamodbEndpoint, sqs: sqsEmulator.endpoint },
+    tableName: localTableName,
+    queues,
+    pendingMessages,
+    async stop() {
+      await gateway.close();
+      if (!options.dataDir) await waitUntil(async () => (await pendingMessages()) === 0, 10_000);
+      await worker.stop();
+      await sqsEmulator.stop();
+    },
+  };
+}
+
+/** What every local handler sees: emulator endpoints, fake credentials, secrets, settings. */
+function handlerEnvironment(sqsEndpoint: string, overrides: Record<string, string> = {}): Record<string, string> {
+  const secrets = Object.fromEntries(secretNames.map((name) => [name, process.env[name] || developmentSecrets[name]]));
+  return {
+    AWS_REGION: localRegion,
+    AWS_ACCESS_KEY_ID: localCredentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: localCredentials.secretAccessKey,
+    AWS_ENDPOINT_URL_SQS: sqsEndpoint,
+    LEADFLOW_CONFIG_DIR: process.env.LEADFLOW_CONFIG_DIR ?? join(projectRoot, "config"),
+    ...secrets,
+    ...overrides,
+  };
+}
+
+async function startWorker(environment: Record<string, string>, workerOptions: WorkerOptions) {
+  const child = fork(join(import.meta.dirname, "worker.ts"), {
+    env: { ...process.env, ...environment, LEADFLOW_WORKER_OPTIONS: JSON.stringify(workerOptions) },
+    execArgv: [],
+  });
+  const dynamodbEndpoint = await new Promise<string>((resolve, reject) => {
+    child.once("exit", (code) => reject(new Error(`The queue worker exited during start-up (code ${code})`)));
+    child.on("message", (message: WorkerMessage) => {
+      if (message.type === "ready") resolve(message.dynamodbEndpoint);
+    });
+  });
+  return { process: child, dynamodbEndpoint, stop: () => stopChild(child) };
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const kill = setTimeout(() => child.kill("SIGKILL"), 15_000);
+    child.once("exit", () => {
+      clearTimeout(kill);
+      resolve();
+    });
+    child.send({ type: "stop" } satisfies WorkerMessage);
+  });
+}
+
+async function countPending(sqs: SQSClient, queues: Record<QueueName, QueueLocation>): Promise<number> {
+  const counts = await Promise.all(
+    Object.values(queues).map(async (queue) => {
+      const { Attributes = {} } = await sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: queue.url,
+          AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        }),
+      );
+      return (
+        Number(Attributes.ApproximateNumberOfMessages ?? 0) +
+        Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0)
+      );
+    }),
+  );
+  return counts.reduce((sum, count) => sum + count, 0);
+}
+
+async function waitUntil(condition: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await condition()) return true;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return false;
+}

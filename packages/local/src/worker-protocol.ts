@@ -1,0 +1,13 @@
+import type { QueueName } from "@leadflow/manifest";
+import type { QueueLocation } from "./emulators.ts";
+
+export interface WorkerOptions {
+  dataDir?: string;
+  tableName: string;
+  sqsEndpoint: string;
+  queues: Record<QueueName, QueueLocation>;
+  timeScale: number;
+  concurrency: number;
+}
+
+export type WorkerMessage = { type: "ready"; dynamodbEndpoint: string } | { type: "stop" };

@@ -1,0 +1,58 @@
+/**
+ * The queue side of `npm start`, in a child process of lower OS priority so that webhook
+ * acknowledgements keep the CPU they need: dynalite, and one poller per queue consumer.
+ */
+import { consumers, environmentFor, environmentNames } from "@leadflow/manifest";
+import { dynamoClient, ensureTable, sqsClient, startDynamo } from "./emulators.ts";
+import { functionNameOf, loadHandler } from "./lambda-runtime.ts";
+import { startPoller } from "./poller.ts";
+import type { WorkerMessage, WorkerOptions } from "./worker-protocol.ts";
+
+const options = JSON.parse(process.env.LEADFLOW_WORKER_OPTIONS ?? "{}") as WorkerOptions;
+
+// Ctrl-C reaches the whole process group; the parent decides when this process stops.
+process.on("SIGINT", () => undefined);
+
+const dynamo = await startDynamo(options.dataDir);
+await ensureTable(dynamoClient(dynamo.endpoint), options.tableName);
+process.env.AWS_ENDPOINT_URL_DYNAMODB = dynamo.endpoint;
+
+const sqs = sqsClient(options.sqsEndpoint);
+const resources = { tableName: options.tableName, queueUrls: options.queues };
+
+const pollers: ReturnType<typeof startPoller>[] = [];
+for (const consumer of Object.values(consumers)) {
+  // Handlers read their environment when imported, like a Lambda cold start.
+  Object.assign(process.env, environmentFor(consumer, resources), {
+    [environmentNames.retryBaseSeconds]: String(Math.max(1, Math.round(consumer.retryBaseSeconds * options.timeScale))),
+  });
+  const queue = options.queues[consumer.queue];
+  pollers.push(
+    startPoller({
+      client: sqs,
+      queueUrl: queue.url,
+      queueArn: queue.arn,
+      functionName: functionNameOf(consumer.handler),
+      handler: await loadHandler(consumer.handler),
+      batchSize: consumer.batchSize,
+      concurrency: options.concurrency,
+      timeoutSeconds: consumer.timeoutSeconds,
+    }),
+  );
+}
+
+let stopping: Promise<void> | undefined;
+function stop(): Promise<void> {
+  stopping ??= (async () => {
+    await Promise.all(pollers.map((poller) => poller.stop()));
+    await dynamo.stop();
+    process.exit(0);
+  })();
+  return stopping;
+}
+
+process.on("message", (message: WorkerMessage) => {
+  if (message.type === "stop") void stop();
+});
+process.on("disconnect", () => void stop());
+process.send?.({ type: "ready", dynamodbEndpoint: dynamo.endpoint } satisfies WorkerMessage);

@@ -1,0 +1,115 @@
+/**
+ * The application's inventory: routes, queues and their consumers, secrets. The SST stacks deploy
+ * it and the local runtime (`npm start`) runs it, so the two can never disagree.
+ */
+
+export const secretNames = [
+  "FORM_SIGNING_SECRET",
+  "META_APP_SECRET",
+  "META_VERIFY_TOKEN",
+  "META_PAGE_ACCESS_TOKEN",
+  "GOOGLE_ADS_WEBHOOK_KEY",
+  "ADMIN_API_KEY",
+] as const;
+export type SecretName = (typeof secretNames)[number];
+
+const days = 24 * 60 * 60;
+
+export interface QueueDefinition {
+  visibilityTimeoutSeconds: number;
+  retentionSeconds: number;
+  /** Receives before SQS moves a message to the DLQ; our consumers dead-letter on the last one. */
+  maxReceiveCount: number;
+  deadLetterRetentionSeconds: number;
+}
+
+export const queues = {
+  capture: {
+    visibilityTimeoutSeconds: 120,
+    retentionSeconds: 4 * days,
+    maxReceiveCount: 10,
+    deadLetterRetentionSeconds: 14 * days,
+  },
+} as const satisfies Record<string, QueueDefinition>;
+export type QueueName = keyof typeof queues;
+
+/** What a function may touch; the stack turns it into least-privilege grants. */
+export interface FunctionDefinition {
+  /** SST handler path: file without extension, then the export. */
+  handler: string;
+  table?: "read" | "readwrite";
+  sendsTo?: readonly QueueName[];
+  secrets?: readonly SecretName[];
+  /** Plain settings read from the environment (see docs/configuration.md). */
+  settings?: readonly string[];
+  timeoutSeconds?: number;
+  memoryMB?: number;
+}
+
+export interface ConsumerDefinition extends FunctionDefinition {
+  queue: QueueName;
+  batchSize: number;
+  /** First retry delay; each further retry doubles it (SQS visibility timeout). */
+  retryBaseSeconds: number;
+}
+
+export const routes = {
+  "GET /health": { handler: "functions/health.handler" },
+  "POST /webhooks/{source}": {
+    handler: "functions/webhooks/capture.handler",
+    sendsTo: ["capture"],
+    secrets: ["FORM_SIGNING_SECRET", "META_APP_SECRET", "GOOGLE_ADS_WEBHOOK_KEY"],
+  },
+  "GET /webhooks/{source}": { handler: "functions/webhooks/handshake.handler", secrets: ["META_VERIFY_TOKEN"] },
+  "GET /leads": { handler: "functions/leads/find.handler", table: "read", secrets: ["ADMIN_API_KEY"] },
+  "GET /leads/{id}": { handler: "functions/leads/get.handler", table: "read", secrets: ["ADMIN_API_KEY"] },
+} as const satisfies Record<string, FunctionDefinition>;
+export type RouteKey = keyof typeof routes;
+
+export const consumers = {
+  ingest: {
+    handler: "functions/ingest/capture-worker.handler",
+    queue: "capture",
+    batchSize: 10,
+    retryBaseSeconds: 30,
+    timeoutSeconds: 20,
+    table: "readwrite",
+    secrets: ["META_PAGE_ACCESS_TOKEN"],
+    settings: ["META_GRAPH_URL"],
+  },
+} as const satisfies Record<string, ConsumerDefinition>;
+
+/** Where the deployed (or local) resources are, to build each function's environment. */
+export interface ResourceLocations {
+  tableName: string;
+  queueUrls: Record<QueueName, { url: string; deadLetterUrl: string }>;
+}
+
+export const environmentNames = {
+  tableName: "TABLE_NAME",
+  queueUrl: (queue: QueueName) => `${queue.toUpperCase()}_QUEUE_URL`,
+  /** A consumer's own queue, for retry delays. */
+  ownQueueUrl: "QUEUE_URL",
+  deadLetterUrl: "DEAD_LETTER_QUEUE_URL",
+  maxReceiveCount: "MAX_RECEIVE_COUNT",
+  retryBaseSeconds: "RETRY_BASE_SECONDS",
+} as const;
+
+/** The environment one function needs, besides its secrets and settings. */
+export function environmentFor(
+  definition: FunctionDefinition | ConsumerDefinition,
+  resources: ResourceLocations,
+): Record<string, string> {
+  const environment: Record<string, string> = {};
+  if (definition.table) environment[environmentNames.tableName] = resources.tableName;
+  for (const queue of definition.sendsTo ?? []) {
+    environment[environmentNames.queueUrl(queue)] = resources.queueUrls[queue].url;
+  }
+  if ("queue" in definition) {
+    environment[environmentNames.ownQueueUrl] = resources.queueUrls[definition.queue].url;
+    environment[environmentNames.deadLetterUrl] = resources.queueUrls[definition.queue].deadLetterUrl;
+    environment[environmentNames.maxReceiveCount] = String(queues[definition.queue].maxReceiveCount);
+    environment[environmentNames.retryBaseSeconds] = String(definition.retryBaseSeconds);
+  }
+  return environment;
+}

@@ -1,0 +1,118 @@
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { Entity } from "electrodb";
+import { tableDefinition } from "./table.ts";
+
+/** Every key of the table is built here, by ElectroDB, from these models. See docs/access-patterns.md. */
+
+const service = "leadflow";
+const { partitionKey: pk, sortKey: sk } = tableDefinition;
+/** Platform ids and emails are compared exactly as stored. */
+const casing = "none";
+
+const text = { type: "string" } as const;
+const requiredText = { type: "string", required: true } as const;
+const stringList = { type: "list", items: { type: "string" }, required: true } as const;
+
+export function createEntities(client: DynamoDBClient, table: string) {
+  const options = { client, table };
+
+  const lead = new Entity(
+    {
+      model: { entity: "lead", version: "1", service },
+      attributes: {
+        leadId: { ...requiredText, readOnly: true },
+        email: text,
+        phone: text,
+        emails: stringList,
+        phones: stringList,
+        firstName: text,
+        lastName: text,
+        company: text,
+        jobTitle: text,
+        country: text,
+        region: text,
+        city: text,
+        postalCode: text,
+        custom: { type: "any", required: true },
+        consent: { type: "any", required: true },
+        sources: { type: "any", required: true },
+        createdAt: requiredText,
+        updatedAt: requiredText,
+        version: { type: "number", required: true },
+      },
+      indexes: {
+        byId: {
+          pk: { field: pk, composite: ["leadId"], casing },
+          sk: { field: sk, composite: [], casing },
+        },
+      },
+    },
+    options,
+  );
+
+  /** History lives in its lead's partition, sorted by time. */
+  const history = new Entity(
+    {
+      model: { entity: "history", version: "1", service },
+      attributes: {
+        leadId: { ...requiredText, readOnly: true },
+        at: { ...requiredText, readOnly: true },
+        entryId: { ...requiredText, readOnly: true },
+        type: requiredText,
+        summary: requiredText,
+        details: { type: "any", required: true },
+      },
+      indexes: {
+        byLead: {
+          pk: { field: pk, composite: ["leadId"], casing },
+          sk: { field: sk, composite: ["at", "entryId"], casing },
+        },
+      },
+    },
+    options,
+  );
+
+  /** Uniqueness claim: one item per email or phone, naming the lead that owns it. */
+  const identity = new Entity(
+    {
+      model: { entity: "identity", version: "1", service },
+      attributes: {
+        kind: { type: ["email", "phone"] as const, required: true, readOnly: true },
+        value: { ...requiredText, readOnly: true },
+        leadId: requiredText,
+        claimedAt: requiredText,
+      },
+      indexes: {
+        byValue: {
+          pk: { field: pk, composite: ["kind", "value"], casing },
+          sk: { field: sk, composite: [], casing },
+        },
+      },
+    },
+    options,
+  );
+
+  /** One item per platform delivery that has been stored: (source, platform lead id) -> lead. */
+  const receipt = new Entity(
+    {
+      model: { entity: "receipt", version: "1", service },
+      attributes: {
+        source: { ...requiredText, readOnly: true },
+        platformLeadId: { ...requiredText, readOnly: true },
+        leadId: requiredText,
+        receivedAt: requiredText,
+      },
+      indexes: {
+        byDelivery: {
+          pk: { field: pk, composite: ["source", "platformLeadId"], casing },
+          sk: { field: sk, composite: [], casing },
+        },
+      },
+    },
+    options,
+  );
+
+  return { lead, history, identity, receipt };
+}
+
+export type Entities = ReturnType<typeof createEntities>;

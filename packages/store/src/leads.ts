@@ -1,0 +1,132 @@
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import type { CaptureReceipt, HistoryEntry, Identifier, Lead, LeadRepository } from "@leadflow/core";
+import { identifierKey } from "@leadflow/core";
+import { createEntities, type Entities } from "./entities.ts";
+
+const rejectQuietly = { response: "none", returnOnConditionCheckFailure: true } as const;
+
+export interface LeadStoreOptions {
+  client: DynamoDBClient;
+  tableName: string;
+  now?: () => string;
+}
+
+/** Leads, their history, identity claims and delivery receipts in the single table. */
+export function createLeadStore({ client, tableName, now = () => new Date().toISOString() }: LeadStoreOptions) {
+  const entities = createEntities(client, tableName);
+  const { lead, history, identity, receipt } = entities;
+
+  const repository: LeadRepository = {
+    async findReceipt({ source, platformLeadId }) {
+      const { data } = await receipt.get({ source, platformLeadId }).go({ consistent: true });
+      return data?.leadId;
+    },
+
+    async findOwners(identifiers) {
+      const owners = new Map<string, string>();
+      if (identifiers.length === 0) return owners;
+      const keys = identifiers.map(({ kind, value }) => ({ kind, value }));
+      const { data, unprocessed } = await identity.get(keys).go({ consistent: true });
+      if (unprocessed.length > 0) throw new Error("DynamoDB left identity reads unprocessed; retry");
+      for (const claim of data) owners.set(identifierKey(claim), claim.leadId);
+      return owners;
+    },
+
+    async claim(identifier, leadId) {
+      const created = await identity.create({ ...identifier, leadId, claimedAt: now() }).go(rejectQuietly);
+      if (!created.rejected) return leadId;
+      return ownerOf(entities, identifier);
+    },
+
+    async move(identifier, from, to) {
+      await identity
+        .patch(identifier)
+        .set({ leadId: to, claimedAt: now() })
+        .where((attributes, { eq }) => eq(attributes.leadId, from))
+        .go(rejectQuietly);
+    },
+
+    async getLead(id) {
+      const { data } = await lead.get({ leadId: id }).go({ consistent: true });
+      if (!data) return undefined;
+      const { leadId, ...fields } = data;
+      return { ...fields, id: leadId } as Lead;
+    },
+
+    async saveLead(next, expectedVersion) {
+      const { id, ...fields } = next;
+      const item = { ...fields, leadId: id };
+      const result =
+        expectedVersion === undefined
+          ? await lead.create(item).go(rejectQuietly)
+          : await lead
+              .put(item)
+              .where((attributes, { eq }) => eq(attributes.version, expectedVersion))
+              .go(rejectQuietly);
+      return !result.rejected;
+    },
+
+    async recordCapture(entry, delivery, leadId) {
+      await Promise.all([putHistory(entities, entry), putReceipt(entities, delivery, leadId)]);
+    },
+  };
+
+  return {
+    ...repository,
+
+    /** The lead and its newest history entries, or undefined. */
+    async getLeadWithHistory(id: string, historyLimit = 100) {
+      const [found, entries] = await Promise.all([
+        repository.getLead(id),
+        history.query.byLead({ leadId: id }).go({ order: "desc", limit: historyLimit }),
+      ]);
+      if (!found) return undefined;
+      return { lead: found, history: entries.data.map(toHistoryEntry) };
+    },
+
+    async findLeadIdByEmail(email: string) {
+      const { data } = await identity.get({ kind: "email", value: email }).go();
+      return data?.leadId;
+    },
+
+    async findLeadIdByPhone(phone: string) {
+      const { data } = await identity.get({ kind: "phone", value: phone }).go();
+      return data?.leadId;
+    },
+  };
+}
+
+export type LeadStore = ReturnType<typeof createLeadStore>;
+
+async function ownerOf({ identity }: Entities, identifier: Identifier): Promise<string> {
+  const { data } = await identity.get(identifier).go({ consistent: true });
+  if (!data) throw new Error(`Identity claim ${identifier.kind} vanished during a race; retry`);
+  return data.leadId;
+}
+
+async function putHistory({ history }: Entities, entry: HistoryEntry): Promise<void> {
+  const { id, ...fields } = entry;
+  await history.put({ ...fields, entryId: id }).go({ response: "none" });
+}
+
+async function putReceipt({ receipt }: Entities, delivery: CaptureReceipt, leadId: string): Promise<void> {
+  const { source, platformLeadId, receivedAt } = delivery;
+  await receipt.put({ source, platformLeadId, receivedAt, leadId }).go({ response: "none" });
+}
+
+function toHistoryEntry(item: {
+  leadId: string;
+  at: string;
+  entryId: string;
+  type: string;
+  summary: string;
+  details: unknown;
+}): HistoryEntry {
+  const { entryId, ...fields } = item;
+  return {
+    ...fields,
+    id: entryId,
+    type: fields.type as HistoryEntry["type"],
+    details: fields.details as HistoryEntry["details"],
+  };
+}

@@ -1,0 +1,42 @@
+import type { CreateTableCommandInput } from "@aws-sdk/client-dynamodb";
+
+/**
+ * The one DynamoDB table. Its key fields are generic (`pk`/`sk`, `gsiNpk`/`gsiNsk`): what goes
+ * in them is decided by the entities in `entities.ts`, nowhere else. The stack and the local
+ * runtime both create the table from this definition.
+ */
+export const tableDefinition = {
+  partitionKey: "pk",
+  sortKey: "sk",
+  /**
+   * Overloaded indexes, declared up front: DynamoDB adds one GSI per table update, so adding
+   * several later would need several deploys. Entities project their access patterns onto them.
+   */
+  globalIndexes: {
+    gsi1: { partitionKey: "gsi1pk", sortKey: "gsi1sk" },
+    gsi2: { partitionKey: "gsi2pk", sortKey: "gsi2sk" },
+  },
+} as const;
+
+export function createTableInput(tableName: string): CreateTableCommandInput {
+  const { partitionKey, sortKey, globalIndexes } = tableDefinition;
+  const indexes = Object.entries(globalIndexes);
+  const keyFields = [partitionKey, sortKey, ...indexes.flatMap(([, index]) => [index.partitionKey, index.sortKey])];
+  return {
+    TableName: tableName,
+    BillingMode: "PAY_PER_REQUEST",
+    AttributeDefinitions: keyFields.map((name) => ({ AttributeName: name, AttributeType: "S" })),
+    KeySchema: [
+      { AttributeName: partitionKey, KeyType: "HASH" },
+      { AttributeName: sortKey, KeyType: "RANGE" },
+    ],
+    GlobalSecondaryIndexes: indexes.map(([name, index]) => ({
+      IndexName: name,
+      KeySchema: [
+        { AttributeName: index.partitionKey, KeyType: "HASH" },
+        { AttributeName: index.sortKey, KeyType: "RANGE" },
+      ],
+      Projection: { ProjectionType: "ALL" },
+    })),
+  };
+}

@@ -1,0 +1,60 @@
+import {
+  type CaptureReceipt,
+  type HistoryEntry,
+  type Identifier,
+  identifierKey,
+  type Lead,
+  type LeadRepository,
+} from "@leadflow/core";
+
+/**
+ * The repository contract in memory, with the same conditional-write semantics as the table.
+ * For unit tests of ingestion rules; the real store is covered against the emulators.
+ */
+export function memoryRepository() {
+  const leads = new Map<string, Lead>();
+  const claims = new Map<string, string>();
+  const receipts = new Map<string, string>();
+  const history: HistoryEntry[] = [];
+  const receiptKey = (receipt: CaptureReceipt) => `${receipt.source}#${receipt.platformLeadId}`;
+  const copy = <T>(value: T): T => structuredClone(value);
+
+  const repository: LeadRepository = {
+    async findReceipt(receipt) {
+      return receipts.get(receiptKey(receipt));
+    },
+    async findOwners(identifiers: readonly Identifier[]) {
+      const owners = new Map<string, string>();
+      for (const identifier of identifiers) {
+        const owner = claims.get(identifierKey(identifier));
+        if (owner) owners.set(identifierKey(identifier), owner);
+      }
+      return owners;
+    },
+    async claim(identifier, leadId) {
+      const key = identifierKey(identifier);
+      if (!claims.has(key)) claims.set(key, leadId);
+      return claims.get(key) as string;
+    },
+    async move(identifier, from, to) {
+      const key = identifierKey(identifier);
+      if (claims.get(key) === from) claims.set(key, to);
+    },
+    async getLead(id) {
+      const lead = leads.get(id);
+      return lead && copy(lead);
+    },
+    async saveLead(lead, expectedVersion) {
+      if (leads.get(lead.id)?.version !== expectedVersion) return false;
+      leads.set(lead.id, copy(lead));
+      return true;
+    },
+    async recordCapture(entry, receipt, leadId) {
+      const index = history.findIndex((existing) => existing.leadId === entry.leadId && existing.id === entry.id);
+      if (index >= 0) history.splice(index, 1);
+      history.push(copy(entry));
+      receipts.set(receiptKey(receipt), leadId);
+    },
+  };
+  return { repository, leads, claims, receipts, history };
+}

@@ -1,0 +1,82 @@
+import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
+import type { LeadView } from "@leadflow/core";
+import { sqsClient } from "@leadflow/local";
+import { inject } from "vitest";
+import type { Delivery } from "./platforms.ts";
+import { testSecrets } from "./secrets.ts";
+
+/** Talks to the local stack of the e2e suite over HTTP, as a platform or an admin would. */
+export function stackClient() {
+  const stack = inject("stack");
+  const sqs = sqsClient(stack.sqsEndpoint);
+  const admin = { "x-api-key": testSecrets.ADMIN_API_KEY };
+
+  async function queueDepth(url: string): Promise<number> {
+    const { Attributes = {} } = await sqs.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: url,
+        AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+      }),
+    );
+    return Number(Attributes.ApproximateNumberOfMessages) + Number(Attributes.ApproximateNumberOfMessagesNotVisible);
+  }
+
+  return {
+    stack,
+    url: stack.url,
+
+    async send(delivery: Delivery) {
+      const response = await fetch(`${stack.url}${delivery.path}`, {
+        method: "POST",
+        headers: delivery.headers,
+        body: delivery.body,
+      });
+      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+    },
+
+    get: (path: string, headers: Record<string, string> = admin) => fetch(`${stack.url}${path}`, { headers }),
+
+    async leadsByEmail(email: string): Promise<LeadView[]> {
+      const response = await fetch(`${stack.url}/leads?email=${encodeURIComponent(email)}`, { headers: admin });
+      if (!response.ok) throw new Error(`GET /leads answered ${response.status}`);
+      return ((await response.json()) as { items: LeadView[] }).items;
+    },
+
+    /** Resolves once the capture queue is empty: everything accepted has been handled. */
+    async drained(timeoutMs = 60_000): Promise<void> {
+      await waitFor(
+        async () => (await queueDepth(stack.queues.capture.url)) === 0,
+        timeoutMs,
+        "the capture queue to drain",
+      );
+    },
+
+    deadLetterDepth: () => queueDepth(stack.queues.capture.deadLetterUrl),
+  };
+}
+
+export async function waitFor(condition: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** Runs tasks with at most `limit` in flight. */
+export async function inParallel<T, R>(
+  items: readonly T[],
+  limit: number,
+  task: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const workers = Array.from({ length: limit }, async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await task(items[index] as T);
+    }
+  });
+  await Promise.all(workers);
+  return results;
+}

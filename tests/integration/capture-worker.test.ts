@@ -1,0 +1,172 @@
+import type { SQSClient } from "@aws-sdk/client-sqs";
+import type { CaptureMessage } from "@leadflow/channels";
+import { dynamoClient, sqsClient } from "@leadflow/local";
+import { createLeadStore, type LeadStore } from "@leadflow/store";
+import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { capture } from "../helpers/captures.ts";
+import { startMetaGraph } from "../helpers/meta-graph.ts";
+import { graphLead } from "../helpers/platforms.ts";
+import { testSecrets } from "../helpers/secrets.ts";
+import { deliverAsEvent, freshQueue, queueCounts, receiveAsEvent, type TestQueue } from "../helpers/sqs.ts";
+import { freshTable } from "../helpers/tables.ts";
+
+type Handler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+
+const emulators = inject("emulators");
+const dynamodbEndpoint = emulators.dynamodb[0]?.endpoint as string;
+const context = { awsRequestId: "test", getRemainingTimeInMillis: () => 30_000 } as Context;
+
+let handler: Handler;
+let store: LeadStore;
+let sqs: SQSClient;
+let queue: TestQueue;
+let deadLetters: TestQueue;
+let graph: Awaited<ReturnType<typeof startMetaGraph>>;
+let graphControl: Awaited<ReturnType<typeof startMetaGraph>>["control"];
+
+beforeAll(async () => {
+  graph = await startMetaGraph();
+  graphControl = graph.control;
+  sqs = sqsClient(emulators.sqs);
+  deadLetters = await freshQueue(sqs);
+  queue = await freshQueue(sqs, { VisibilityTimeout: "30" });
+  const dynamo = dynamoClient(dynamodbEndpoint);
+  const tableName = await freshTable(dynamo);
+  store = createLeadStore({ client: dynamo, tableName });
+  Object.assign(process.env, {
+    AWS_REGION: "us-east-1",
+    AWS_ACCESS_KEY_ID: "local",
+    AWS_SECRET_ACCESS_KEY: "local",
+    AWS_ENDPOINT_URL_DYNAMODB: dynamodbEndpoint,
+    AWS_ENDPOINT_URL_SQS: emulators.sqs,
+    TABLE_NAME: tableName,
+    QUEUE_URL: queue.url,
+    DEAD_LETTER_QUEUE_URL: deadLetters.url,
+    MAX_RECEIVE_COUNT: "3",
+    RETRY_BASE_SECONDS: "20",
+    META_GRAPH_URL: graph.url,
+    META_PAGE_ACCESS_TOKEN: testSecrets.META_PAGE_ACCESS_TOKEN,
+    LEADFLOW_CONFIG_DIR: "config",
+    POWERTOOLS_LOG_LEVEL: "SILENT",
+  });
+  ({ handler } = (await import("../../functions/ingest/capture-worker.ts")) as { handler: Handler });
+});
+
+afterAll(() => graph.stop());
+
+function leadMessage(...args: Parameters<typeof capture>): CaptureMessage {
+  return { kind: "lead", ...capture(...args) };
+}
+
+function metaMessage(leadgenId: string): CaptureMessage {
+  const receipt = { source: "meta", platformLeadId: leadgenId, receivedAt: new Date().toISOString(), test: false };
+  return { kind: "meta-lead", receipt, meta: { leadgenId, formId: "1234567890123456", pageId: "153125381133" } };
+}
+
+async function deadLettered(count: number) {
+  const event = await receiveAsEvent(sqs, deadLetters, count);
+  return event.Records.map((record) => ({
+    body: record.body,
+    code: record.messageAttributes["leadflow.error.code"]?.stringValue,
+    message: record.messageAttributes["leadflow.error.message"]?.stringValue,
+    attempts: record.messageAttributes["leadflow.attempts"]?.stringValue,
+  }));
+}
+
+async function leadByEmail(email: string) {
+  const id = await store.findLeadIdByEmail(email);
+  return id ? store.getLeadWithHistory(id) : undefined;
+}
+
+describe("the capture worker", () => {
+  it("stores a lead with its history, and a redelivery of the same message changes nothing", async () => {
+    const message = leadMessage({ email: "ada@example.com", firstName: "Ada" });
+    const first = await handler(await deliverAsEvent(sqs, queue, [message]), context);
+    const again = await handler(await deliverAsEvent(sqs, queue, [message]), context);
+    expect(first.batchItemFailures).toEqual([]);
+    expect(again.batchItemFailures).toEqual([]);
+    const found = await leadByEmail("ada@example.com");
+    expect(found?.lead).toMatchObject({ firstName: "Ada", sources: [expect.objectContaining({ source: "form" })] });
+    expect(found?.history).toEqual([expect.objectContaining({ type: "lead.captured", summary: "Created from form" })]);
+    expect(await queueCounts(sqs, queue)).toEqual({ visible: 0, inFlight: 2 });
+  });
+
+  it("fetches a Meta lead's fields from the Graph API with the page token", async () => {
+    await graphControl.addLeads({
+      "90000000000000001": graphLead("90000000000000001", { full_name: "Joe Example", email: "joe@example.com" }),
+    });
+    const result = await handler(await deliverAsEvent(sqs, queue, [metaMessage("90000000000000001")]), context);
+    expect(result.batchItemFailures).toEqual([]);
+    const found = await leadByEmail("joe@example.com");
+    expect(found?.lead).toMatchObject({ firstName: "Joe", lastName: "Example" });
+    expect(found?.lead.sources[0]?.attribution).toMatchObject({ form_id: "1234567890123456", page_id: "153125381133" });
+    const calls = await graphControl.calls();
+    expect(calls).toContainEqual({
+      leadgenId: "90000000000000001",
+      accessToken: testSecrets.META_PAGE_ACCESS_TOKEN,
+      status: 200,
+    });
+  });
+
+  it("retries a Meta lead while the Graph API is down, postponing the retry, and stores it after", async () => {
+    await graphControl.addLeads({
+      "90000000000000002": graphLead("90000000000000002", { email: "later@example.com" }),
+    });
+    await graphControl.setOutage(true);
+    const event = await deliverAsEvent(sqs, queue, [metaMessage("90000000000000002")]);
+    const failed = await handler(event, context);
+    expect(failed.batchItemFailures).toEqual([{ itemIdentifier: event.Records[0]?.messageId }]);
+    expect(await leadByEmail("later@example.com")).toBeUndefined();
+    const invisible = await receiveAsEvent(sqs, queue, 1, 2);
+    expect(invisible.Records).toEqual([]);
+
+    await graphControl.setOutage(false);
+    const retried = await handler(event, context);
+    expect(retried.batchItemFailures).toEqual([]);
+    expect(await leadByEmail("later@example.com")).toBeDefined();
+  });
+
+  it("dead-letters a message that is not a capture, with the reason, and acknowledges it", async () => {
+    const event = await deliverAsEvent(sqs, queue, ["not json", { kind: "lead", receipt: {} }]);
+    const result = await handler(event, context);
+    expect(result.batchItemFailures).toEqual([]);
+    const letters = await deadLettered(2);
+    expect(letters.map((letter) => letter.code).sort()).toEqual(["PoisonMessageError", "PoisonMessageError"]);
+    expect(letters.find((letter) => letter.body === "not json")?.message).toMatch(/not JSON/);
+  });
+
+  it("dead-letters on the last allowed attempt with the last error", async () => {
+    await graphControl.setOutage(true);
+    const event = await deliverAsEvent(sqs, queue, [metaMessage("90000000000000003")]);
+    const lastAttempt = {
+      Records: event.Records.map((record) => ({
+        ...record,
+        attributes: { ...record.attributes, ApproximateReceiveCount: "3" },
+      })),
+    };
+    const result = await handler(lastAttempt, context);
+    await graphControl.setOutage(false);
+    expect(result.batchItemFailures).toEqual([]);
+    expect(await deadLettered(1)).toEqual([
+      expect.objectContaining({ code: "GraphApiError", attempts: "3", message: expect.stringMatching(/503/) }),
+    ]);
+  });
+
+  it("dead-letters a Meta lead that has neither email nor phone", async () => {
+    await graphControl.addLeads({ "90000000000000004": graphLead("90000000000000004", { full_name: "No Contact" }) });
+    await handler(await deliverAsEvent(sqs, queue, [metaMessage("90000000000000004")]), context);
+    expect(await deadLettered(1)).toEqual([expect.objectContaining({ code: "validation_failed" })]);
+  });
+
+  it("makes one lead per person from a batch where several messages share an email", async () => {
+    const emails = ["one@batch.example", "two@batch.example", "three@batch.example"];
+    const messages = Array.from({ length: 10 }, (_, index) =>
+      leadMessage({ email: emails[index % 3] }, { source: ["form", "meta", "google-ads"][index % 3] as string }),
+    );
+    const result = await handler(await deliverAsEvent(sqs, queue, messages), context);
+    expect(result.batchItemFailures).toEqual([]);
+    const counts = await Promise.all(emails.map(async (email) => (await leadByEmail(email))?.lead.sources.length));
+    expect(counts).toEqual([4, 3, 3]);
+  });
+});

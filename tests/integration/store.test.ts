@@ -1,0 +1,101 @@
+import { randomUUID } from "node:crypto";
+import { applyCapture, captureHistoryEntry, ingestCapture } from "@leadflow/core";
+import { dynamoClient } from "@leadflow/local";
+import { createLeadStore, type LeadStore } from "@leadflow/store";
+import { beforeAll, describe, expect, inject, it } from "vitest";
+import { capture } from "../helpers/captures.ts";
+import { freshTable } from "../helpers/tables.ts";
+
+const engines = inject("emulators").dynamodb;
+
+describe.each(engines)("the lead store on $name", ({ endpoint }) => {
+  let store: LeadStore;
+
+  beforeAll(async () => {
+    const client = dynamoClient(endpoint);
+    store = createLeadStore({ client, tableName: await freshTable(client) });
+  });
+
+  const ingest = (delivery: ReturnType<typeof capture>) =>
+    ingestCapture(
+      { repository: store, newLeadId: randomUUID, now: () => new Date().toISOString() },
+      delivery.receipt,
+      () => delivery.lead,
+    );
+
+  it("gives an identifier to exactly one of many concurrent claimants", async () => {
+    const identifier = { kind: "email" as const, value: `race-${randomUUID()}@example.com` };
+    const owners = await Promise.all(Array.from({ length: 8 }, (_, index) => store.claim(identifier, `lead-${index}`)));
+    expect(new Set(owners).size).toBe(1);
+    expect(await store.findOwners([identifier])).toEqual(new Map([[`email:${identifier.value}`, owners[0]]]));
+  });
+
+  it("creates a lead once and replaces it only at the expected version", async () => {
+    const lead = applyCapture(undefined, capture(), { leadId: randomUUID(), now: new Date().toISOString() });
+    expect(await store.saveLead(lead, undefined)).toBe(true);
+    expect(await store.saveLead(lead, undefined)).toBe(false);
+    const next = applyCapture(lead, capture({ email: lead.email }), { leadId: lead.id, now: new Date().toISOString() });
+    expect(await store.saveLead(next, 0)).toBe(false);
+    expect(await store.saveLead(next, 1)).toBe(true);
+    expect(await store.getLead(lead.id)).toEqual(next);
+  });
+
+  it("moves a claim only while the expected lead still owns it", async () => {
+    const identifier = { kind: "phone" as const, value: `+1646555${String(Date.now()).slice(-4)}` };
+    await store.claim(identifier, "first");
+    await store.move(identifier, "someone-else", "third");
+    expect(await store.claim(identifier, "x")).toBe("first");
+    await store.move(identifier, "first", "second");
+    expect(await store.findLeadIdByPhone(identifier.value)).toBe("second");
+  });
+
+  it("records receipts and returns history newest first", async () => {
+    const leadId = randomUUID();
+    const lead = applyCapture(undefined, capture(), { leadId, now: new Date().toISOString() });
+    await store.saveLead(lead, undefined);
+    const older = { ...captureHistoryEntry(lead, lead.sources[0] as never), at: "2026-11-24T09:00:00.000Z", id: "a" };
+    const newer = { ...older, at: "2026-11-24T10:00:00.000Z", id: "b" };
+    const receipt = { source: "form", platformLeadId: `msg_${leadId}`, receivedAt: newer.at, test: false };
+    await store.recordCapture(older, receipt, leadId);
+    await store.recordCapture(newer, receipt, leadId);
+    expect(await store.findReceipt(receipt)).toBe(leadId);
+    const found = await store.getLeadWithHistory(leadId);
+    expect(found?.history.map((entry) => entry.id)).toEqual(["b", "a"]);
+  });
+
+  it("keeps platform ids exactly as sent, case included", async () => {
+    const [upper, lower] = [
+      capture({}, { platformLeadId: "TeSter-ABC" }),
+      capture({}, { platformLeadId: "tester-abc" }),
+    ];
+    const [first, second] = [await ingest(upper), await ingest(lower)];
+    expect(first.leadId).not.toBe(second.leadId);
+    expect(await store.findReceipt(upper.receipt)).toBe(first.leadId);
+  });
+
+  it("ends two different payloads racing for the same new email as one lead with both sources", async () => {
+    for (let round = 0; round < 10; round++) {
+      const email = `together-${randomUUID()}@example.com`;
+      const phone = `+1415555${String(1000 + round)}`;
+      const deliveries = [
+        capture({ email, firstName: "Ada" }, { source: "form" }),
+        capture({ email, phone }, { source: "meta" }),
+        capture({ email, company: "Acme" }, { source: "google-ads" }),
+      ];
+      const results = await Promise.all(deliveries.map(ingest));
+      expect(new Set(results.map((result) => result.leadId)).size).toBe(1);
+      const lead = await store.getLead(results[0]?.leadId as string);
+      expect(lead?.sources.map((source) => source.source).sort()).toEqual(["form", "google-ads", "meta"]);
+      expect(lead).toMatchObject({ firstName: "Ada", company: "Acme", email });
+    }
+  });
+
+  it("counts a redelivery once even when it races the first delivery", async () => {
+    const delivery = capture();
+    const results = await Promise.all([ingest(delivery), ingest(delivery), ingest(delivery)]);
+    expect(new Set(results.map((result) => result.leadId)).size).toBe(1);
+    expect(results.filter((result) => result.outcome === "created")).toHaveLength(1);
+    const lead = await store.getLead(results[0]?.leadId as string);
+    expect(lead?.sources).toHaveLength(1);
+  });
+});

@@ -1,0 +1,192 @@
+import { answerHandshake, createInbound, parseSources, type WebhookRequest } from "@leadflow/channels";
+import { type LeadflowError, ValidationError } from "@leadflow/core";
+import { describe, expect, it } from "vitest";
+import { formDelivery, googleAdsDelivery, metaDelivery, metaSignature, signedDelivery } from "../helpers/platforms.ts";
+import { testSecrets } from "../helpers/secrets.ts";
+
+const sources = parseSources(`
+defaults:
+  phoneCountry: US
+sources:
+  form: { type: form }
+  partner-form: { type: form, fields: { "Budget range": custom.budget } }
+  meta: { type: meta }
+  google-ads: { type: google-ads }
+`);
+const inbound = createInbound({
+  sources,
+  secrets: {
+    formSigningSecrets: [testSecrets.FORM_SIGNING_SECRET],
+    metaAppSecret: testSecrets.META_APP_SECRET,
+    googleAdsWebhookKey: testSecrets.GOOGLE_ADS_WEBHOOK_KEY,
+  },
+  now: () => new Date("2026-11-24T10:00:00.000Z"),
+});
+
+function receive(delivery: { path: string; headers: Record<string, string>; body: string }) {
+  const request: WebhookRequest = { headers: delivery.headers, query: {}, body: Buffer.from(delivery.body) };
+  return inbound.receive(delivery.path.replace("/webhooks/", ""), request);
+}
+
+function errorOf(action: () => unknown): LeadflowError {
+  try {
+    action();
+  } catch (error) {
+    return error as LeadflowError;
+  }
+  throw new Error("expected an error");
+}
+
+const secret = testSecrets.FORM_SIGNING_SECRET;
+
+describe("form deliveries", () => {
+  it("accepts a signed JSON form with 202 and queues the normalised lead under its webhook-id", () => {
+    const delivery = formDelivery({ Email: "Ada@Example.com", phone: "415 555 0132", utm_source: "ads" }, { secret });
+    const acceptance = receive(delivery);
+    expect(acceptance.status).toBe(202);
+    expect(acceptance.messages).toEqual([
+      {
+        kind: "lead",
+        receipt: {
+          source: "form",
+          platformLeadId: delivery.headers["webhook-id"],
+          receivedAt: "2026-11-24T10:00:00.000Z",
+          test: false,
+        },
+        lead: {
+          email: "ada@example.com",
+          phone: "+14155550132",
+          custom: {},
+          attribution: { utm_source: "ads" },
+          consent: {},
+        },
+      },
+    ]);
+  });
+
+  it("accepts application/x-www-form-urlencoded", () => {
+    const delivery = formDelivery({ email: "a@example.com", first_name: "Zoë" }, { secret, encoding: "urlencoded" });
+    expect(receive(delivery).messages[0]).toMatchObject({ lead: { email: "a@example.com", firstName: "Zoë" } });
+  });
+
+  it("flattens nested JSON and keeps unknown fields", () => {
+    const delivery = formDelivery({ email: "a@example.com", address: { city: "Lyon" }, tags: ["a", "b"] }, { secret });
+    expect(receive(delivery).messages[0]).toMatchObject({ lead: { custom: { "address.city": "Lyon", tags: "a, b" } } });
+  });
+
+  it("applies the source's own field names", () => {
+    const delivery = formDelivery(
+      { email: "a@example.com", "Budget range": "10k" },
+      { secret, source: "partner-form" },
+    );
+    expect(receive(delivery).messages[0]).toMatchObject({ lead: { custom: { budget: "10k" } } });
+  });
+
+  it("answers each kind of bad input with its own error", () => {
+    const valid = formDelivery({ email: "a@example.com" }, { secret });
+    expect(errorOf(() => receive({ ...valid, path: "/webhooks/nope" })).code).toBe("unknown_source");
+    expect(
+      errorOf(() => receive({ ...valid, headers: { ...valid.headers, "webhook-signature": "v1,AAAA" } })).code,
+    ).toBe("invalid_signature");
+    expect(errorOf(() => receive(signedDelivery("{nope", "application/json", { secret }))).code).toBe("invalid_body");
+    expect(errorOf(() => receive(signedDelivery("[1, 2]", "application/json", { secret }))).code).toBe("invalid_body");
+    expect(errorOf(() => receive(signedDelivery("<lead/>", "text/xml", { secret }))).code).toBe(
+      "unsupported_media_type",
+    );
+    expect(errorOf(() => receive(formDelivery({ company: "Acme" }, { secret }))).code).toBe("validation_failed");
+    expect(
+      errorOf(() => receive(formDelivery({ email: "a@example.com", pad: "x".repeat(300_000) }, { secret }))).code,
+    ).toBe("payload_too_large");
+  });
+});
+
+describe("Meta deliveries", () => {
+  it("queues one message per leadgen change, keeping 17-digit ids exact", () => {
+    const delivery = metaDelivery(
+      [{ leadgenId: "12345678901234567", formId: "98765432109876543" }, { leadgenId: "444444444444" }],
+      testSecrets.META_APP_SECRET,
+    );
+    const acceptance = receive(delivery);
+    expect(acceptance.status).toBe(200);
+    expect(acceptance.messages.map((message) => message.receipt.platformLeadId)).toEqual([
+      "12345678901234567",
+      "444444444444",
+    ]);
+    expect(acceptance.messages[0]).toMatchObject({ kind: "meta-lead", meta: { formId: "98765432109876543" } });
+  });
+
+  it("ignores changes of other fields", () => {
+    const body = JSON.stringify({
+      object: "page",
+      entry: [{ id: "1", time: 1, changes: [{ field: "feed", value: {} }] }],
+    });
+    const headers = {
+      "content-type": "application/json",
+      "x-hub-signature-256": metaSignature(body, testSecrets.META_APP_SECRET),
+    };
+    expect(receive({ path: "/webhooks/meta", headers, body }).messages).toEqual([]);
+  });
+
+  it("answers the subscription handshake only with the right verify token", () => {
+    const query = {
+      "hub.mode": "subscribe",
+      "hub.verify_token": testSecrets.META_VERIFY_TOKEN,
+      "hub.challenge": "1158201444",
+    };
+    expect(answerHandshake(sources, "meta", { query }, testSecrets.META_VERIFY_TOKEN)).toBe("1158201444");
+    const wrong = { ...query, "hub.verify_token": "guess" };
+    expect(errorOf(() => answerHandshake(sources, "meta", { query: wrong }, testSecrets.META_VERIFY_TOKEN)).code).toBe(
+      "forbidden",
+    );
+    expect(errorOf(() => answerHandshake(sources, "form", { query }, testSecrets.META_VERIFY_TOKEN)).code).toBe(
+      "not_found",
+    );
+  });
+});
+
+describe("Google Ads deliveries", () => {
+  const key = testSecrets.GOOGLE_ADS_WEBHOOK_KEY;
+
+  it("maps user_column_data by column id, answers 200 {} and keeps the click and campaign ids", () => {
+    const delivery = googleAdsDelivery({
+      leadId: "TeSter-123-ABCDEF",
+      key,
+      isTest: true,
+      columns: {
+        FULL_NAME: "John Doe",
+        EMAIL: "John@Example.com",
+        PHONE_NUMBER: "+16505550123",
+        COMPANY_NAME: "Doe Inc",
+      },
+    });
+    const acceptance = receive(delivery);
+    expect(acceptance.status).toBe(200);
+    expect(acceptance.body).toEqual({});
+    expect(acceptance.messages[0]).toMatchObject({
+      receipt: { source: "google-ads", platformLeadId: "TeSter-123-ABCDEF", test: true },
+      lead: {
+        email: "john@example.com",
+        phone: "+16505550123",
+        firstName: "John",
+        lastName: "Doe",
+        company: "Doe Inc",
+        attribution: { gclid: "Cj0KCQjwit_8BRCoARIsAIx3Rj7g", form_id: "1234", campaign_id: "123456" },
+      },
+    });
+  });
+
+  it("accepts the key spelled Google_key, as in Google's test sample", () => {
+    const delivery = googleAdsDelivery({ key, columns: { EMAIL: "a@example.com" } });
+    const body = delivery.body.replace('"google_key"', '"Google_key"');
+    expect(receive({ ...delivery, body }).messages).toHaveLength(1);
+  });
+
+  it("refuses a wrong key with 401 and a payload without lead_id with 422", () => {
+    expect(errorOf(() => receive(googleAdsDelivery({ key: "guess", columns: { EMAIL: "a@example.com" } }))).code).toBe(
+      "unauthorized",
+    );
+    const delivery = googleAdsDelivery({ key, columns: { EMAIL: "a@example.com" } });
+    const body = JSON.stringify({ ...JSON.parse(delivery.body), lead_id: undefined });
+    expect(errorOf(() => receive({ ...delivery, body }))).toBeInstanceOf(ValidationError);
+  });
+});

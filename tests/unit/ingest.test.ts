@@ -1,0 +1,142 @@
+import { type Capture, ingestCapture, type LeadRepository, resolveIdentity } from "@leadflow/core";
+import { describe, expect, it } from "vitest";
+import { capture } from "../helpers/captures.ts";
+import { memoryRepository } from "../helpers/memory-repository.ts";
+
+function ingester(repository: LeadRepository) {
+  let id = 0;
+  const dependencies = { repository, newLeadId: () => `lead-${++id}`, now: () => "2026-11-24T10:00:00.000Z" };
+  return (delivery: Capture) => ingestCapture(dependencies, delivery.receipt, () => delivery.lead);
+}
+
+describe("ingesting captures", () => {
+  it("counts a platform retry once", async () => {
+    const memory = memoryRepository();
+    const ingest = ingester(memory.repository);
+    const delivery = capture({ email: "ada@example.com" });
+    expect(await ingest(delivery)).toEqual({ leadId: "lead-1", outcome: "created" });
+    expect(await ingest(delivery)).toEqual({ leadId: "lead-1", outcome: "duplicate" });
+    expect(memory.leads.get("lead-1")?.sources).toHaveLength(1);
+  });
+
+  it("does not load the lead again for a delivery already stored (no second Graph call)", async () => {
+    const memory = memoryRepository();
+    const ingest = ingester(memory.repository);
+    const delivery = capture();
+    await ingest(delivery);
+    let loads = 0;
+    const dependencies = { repository: memory.repository, newLeadId: () => "unused", now: () => "x" };
+    await ingestCapture(dependencies, delivery.receipt, () => {
+      loads++;
+      return delivery.lead;
+    });
+    expect(loads).toBe(0);
+  });
+
+  it("recognises a retry after a crash between the lead write and the receipt", async () => {
+    const memory = memoryRepository();
+    const crashing: LeadRepository = {
+      ...memory.repository,
+      recordCapture: async () => {
+        throw new Error("crash");
+      },
+    };
+    const delivery = capture({ email: "ada@example.com" });
+    await expect(ingester(crashing)(delivery)).rejects.toThrow("crash");
+    expect(memory.receipts.size).toBe(0);
+
+    const retried = await ingester(memory.repository)(delivery);
+    expect(retried.outcome).toBe("duplicate");
+    expect(memory.leads.get(retried.leadId)?.sources).toHaveLength(1);
+    expect(memory.history).toHaveLength(1);
+    expect(memory.receipts.size).toBe(1);
+  });
+
+  it("merges the same email from different sources into one lead", async () => {
+    const memory = memoryRepository();
+    const ingest = ingester(memory.repository);
+    await ingest(capture({ email: "ada@example.com" }, { source: "form" }));
+    const second = await ingest(capture({ email: "ada@example.com", phone: "+14155550132" }, { source: "meta" }));
+    const third = await ingest(
+      capture({ email: "other@example.com", phone: "+14155550132" }, { source: "google-ads" }),
+    );
+    expect(second).toEqual({ leadId: "lead-1", outcome: "merged" });
+    expect(third).toEqual({ leadId: "lead-1", outcome: "merged" });
+    expect(memory.leads.size).toBe(1);
+    expect(memory.leads.get("lead-1")?.emails).toEqual(["ada@example.com", "other@example.com"]);
+  });
+
+  it("retries the save when another writer changed the lead in between", async () => {
+    const memory = memoryRepository();
+    const ingest = ingester(memory.repository);
+    await ingest(capture({ email: "ada@example.com" }));
+    let interfere = true;
+    const racing: LeadRepository = {
+      ...memory.repository,
+      async saveLead(lead, expected) {
+        if (interfere) {
+          interfere = false;
+          const current = memory.leads.get(lead.id);
+          if (current)
+            memory.leads.set(lead.id, { ...current, company: "Someone else's write", version: current.version + 1 });
+        }
+        return memory.repository.saveLead(lead, expected);
+      },
+    };
+    const result = await ingester(racing)(capture({ email: "ada@example.com", jobTitle: "CTO" }));
+    expect(result.outcome).toBe("merged");
+    expect(memory.leads.get("lead-1")).toMatchObject({ jobTitle: "CTO", company: "Someone else's write", version: 3 });
+  });
+});
+
+describe("identity resolution", () => {
+  it("joins the lead a concurrent worker created for the same new email", async () => {
+    const memory = memoryRepository();
+    // The other worker claims the email between our lookup and our claim.
+    const racing = {
+      ...memory.repository,
+      async findOwners() {
+        await memory.repository.claim({ kind: "email", value: "ada@example.com" }, "winner");
+        return new Map<string, string>();
+      },
+    };
+    const identity = await resolveIdentity(racing, [{ kind: "email", value: "ada@example.com" }], () => "loser");
+    expect(identity).toEqual({ leadId: "winner", conflicts: [] });
+  });
+
+  it("hands over identifiers already claimed when it loses the race on a later one", async () => {
+    const memory = memoryRepository();
+    const racing = {
+      ...memory.repository,
+      async findOwners() {
+        await memory.repository.claim({ kind: "phone", value: "+14155550132" }, "winner");
+        return new Map<string, string>();
+      },
+    };
+    const identifiers = [
+      { kind: "email" as const, value: "ada@example.com" },
+      { kind: "phone" as const, value: "+14155550132" },
+    ];
+    const identity = await resolveIdentity(racing, identifiers, () => "loser");
+    expect(identity.leadId).toBe("winner");
+    expect(memory.claims.get("email:ada@example.com")).toBe("winner");
+  });
+
+  it("reports an identifier owned by another existing lead and leaves it there", async () => {
+    const memory = memoryRepository();
+    await memory.repository.claim({ kind: "email", value: "ada@example.com" }, "lead-a");
+    await memory.repository.claim({ kind: "phone", value: "+14155550132" }, "lead-b");
+    const identity = await resolveIdentity(
+      memory.repository,
+      [
+        { kind: "email", value: "ada@example.com" },
+        { kind: "phone", value: "+14155550132" },
+      ],
+      () => "new",
+    );
+    expect(identity).toEqual({
+      leadId: "lead-a",
+      conflicts: [{ kind: "phone", value: "+14155550132", ownerLeadId: "lead-b" }],
+    });
+  });
+});

@@ -1,0 +1,84 @@
+import { applyCapture, toLeadView } from "@leadflow/core";
+import { describe, expect, it } from "vitest";
+import { capture } from "../helpers/captures.ts";
+
+const now = "2026-11-24T10:00:00.000Z";
+
+describe("applying a capture to a lead", () => {
+  it("creates the lead from its first capture", () => {
+    const first = capture({ email: "ada@example.com", firstName: "Ada", phone: "+14155550132" });
+    const lead = applyCapture(undefined, first, { leadId: "lead-1", now });
+    expect(lead).toMatchObject({
+      id: "lead-1",
+      email: "ada@example.com",
+      emails: ["ada@example.com"],
+      phones: ["+14155550132"],
+      firstName: "Ada",
+      version: 1,
+      createdAt: now,
+    });
+    expect(lead.sources).toEqual([
+      expect.objectContaining({ source: "form", outcome: "created", changedFields: ["firstName", "email", "phone"] }),
+    ]);
+  });
+
+  it("lets the newest capture win and records what it changed", () => {
+    const lead = applyCapture(undefined, capture({ email: "a@example.com", company: "Old Co" }), { leadId: "l", now });
+    const newer = capture({ email: "a@example.com", company: "New Co", jobTitle: "CTO" }, { source: "meta" });
+    const merged = applyCapture(lead, newer, { leadId: "l", now });
+    expect(merged).toMatchObject({ company: "New Co", jobTitle: "CTO", version: 2 });
+    expect(merged.sources.at(-1)).toMatchObject({
+      source: "meta",
+      outcome: "merged",
+      changedFields: ["company", "jobTitle"],
+    });
+  });
+
+  it("lets a late, older delivery only fill empty fields", () => {
+    const older = capture({ email: "a@example.com", company: "Old Co", city: "Lyon" });
+    const newer = capture({ email: "a@example.com", company: "New Co" });
+    const lead = applyCapture(undefined, newer, { leadId: "l", now });
+    const merged = applyCapture(lead, older, { leadId: "l", now });
+    expect(merged).toMatchObject({ company: "New Co", city: "Lyon" });
+  });
+
+  it("adds a new email or phone to the lead without replacing the first one", () => {
+    const lead = applyCapture(undefined, capture({ email: "a@example.com" }), { leadId: "l", now });
+    const merged = applyCapture(lead, capture({ email: "a@work.example", phone: "+14155550132" }), {
+      leadId: "l",
+      now,
+    });
+    expect(merged).toMatchObject({
+      email: "a@example.com",
+      emails: ["a@example.com", "a@work.example"],
+      phone: "+14155550132",
+    });
+  });
+
+  it("merges custom fields and keeps consent with its source and time", () => {
+    const first = capture({ custom: { budget: "10k" }, consent: { email: true } });
+    const lead = applyCapture(undefined, first, { leadId: "l", now });
+    expect(lead.custom).toEqual({ budget: "10k" });
+    expect(lead.consent.email).toEqual({ granted: true, at: first.receipt.receivedAt, source: "form" });
+    const revoked = applyCapture(lead, capture({ consent: { email: false } }, { source: "meta" }), {
+      leadId: "l",
+      now,
+    });
+    expect(revoked.consent.email).toMatchObject({ granted: false, source: "meta" });
+  });
+});
+
+describe("the lead view", () => {
+  it("orders sources by arrival, names the first and latest, and marks all-test leads", () => {
+    const testOnly = capture({ email: "t@example.com" }, { source: "google-ads", test: true });
+    const lead = applyCapture(undefined, testOnly, { leadId: "l", now });
+    expect(toLeadView(lead, []).test).toBe(true);
+
+    const real = applyCapture(lead, capture({ email: "t@example.com" }, { source: "form" }), { leadId: "l", now });
+    const view = toLeadView(real, []);
+    expect(view.test).toBe(false);
+    expect(view.firstSource?.source).toBe("google-ads");
+    expect(view.latestSource?.source).toBe("form");
+    expect(view).not.toHaveProperty("version");
+  });
+});
