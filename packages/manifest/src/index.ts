@@ -79,6 +79,9 @@ export const consumers = {
   },
 } as const satisfies Record<string, ConsumerDefinition>;
 
+/** Settings every function reads when they are set (see docs/configuration.md). */
+export const commonSettings = ["POWERTOOLS_LOG_LEVEL"] as const;
+
 /** Where the deployed (or local) resources are, to build each function's environment. */
 export interface ResourceLocations {
   tableName: string;

@@ -18,6 +18,14 @@ export const tableDefinition = {
   },
 } as const;
 
+const readActions = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"] as const;
+
+/** The DynamoDB actions the store issues: what a function with table access is granted, and no more. */
+export const tableActions = {
+  read: readActions,
+  readwrite: [...readActions, "dynamodb:PutItem", "dynamodb:UpdateItem"],
+} as const;
+
 export function createTableInput(tableName: string): CreateTableCommandInput {
   const { partitionKey, sortKey, globalIndexes } = tableDefinition;
   const indexes = Object.entries(globalIndexes);

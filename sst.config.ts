@@ -1,0 +1,26 @@
+import type { SSTConfig } from "sst";
+import { Api } from "./stacks/Api.ts";
+import { Messaging } from "./stacks/Messaging.ts";
+import { suppressSstFindings } from "./stacks/nag.ts";
+import { Secrets } from "./stacks/Secrets.ts";
+import { Storage } from "./stacks/Storage.ts";
+
+/** The AWS side of leadflow: what `npx sst deploy --stage <name>` creates (see docs/deploy.md). */
+export default {
+  config() {
+    // `--region` on the command line overrides the default.
+    return { name: "leadflow", region: "us-east-1" };
+  },
+  stacks(app) {
+    app.setDefaultFunctionProps({
+      runtime: "nodejs24.x",
+      architecture: "arm_64",
+      // Handlers use top-level await: ESM only.
+      nodejs: { format: "esm" },
+      // Handlers read the marketer-owned YAML at cold start (LEADFLOW_CONFIG_DIR, default `config`).
+      copyFiles: [{ from: "config", to: "config" }],
+    });
+    app.stack(Storage).stack(Secrets).stack(Messaging).stack(Api);
+    suppressSstFindings(app);
+  },
+} satisfies SSTConfig;

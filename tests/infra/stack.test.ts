@@ -1,0 +1,471 @@
+import {
+  type ConsumerDefinition,
+  commonSettings,
+  consumers,
+  environmentFor,
+  type FunctionDefinition,
+  type QueueName,
+  queues,
+  type ResourceLocations,
+  routes,
+  secretNames,
+} from "@leadflow/manifest";
+import { tableActions, tableDefinition } from "@leadflow/store/table";
+import { Match, Template } from "aws-cdk-lib/assertions";
+import { Aspects } from "aws-cdk-lib/core";
+import { AwsSolutionsChecks } from "cdk-nag";
+import { App } from "sst/constructs";
+import { initProject } from "sst/project.js";
+import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
+import config from "../../sst.config.ts";
+import { functionDefaults } from "../../stacks/functions.ts";
+
+/**
+ * Synthesizes the whole app offline, once, the way `sst deploy` would (but with a fake account:
+ * `sst build` needs AWS), then checks the CloudFormation templates against the manifest and runs
+ * cdk-nag's AwsSolutions pack on them.
+ */
+
+const stage = "test";
+const account = "123456789012";
+const stackNames = ["Storage", "Secrets", "Messaging", "Api"] as const;
+type StackName = (typeof stackNames)[number];
+
+/** Every deploy-time setting the manifest names, set as if in the deploying shell. */
+const settingNames = [...new Set([...Object.values(routes), ...Object.values(consumers)].flatMap(settingsOf))];
+const settingValue = (name: string) => `https://${name.toLowerCase()}.example.test`;
+
+let appName: string;
+let templates: Record<StackName, Template>;
+let nagErrors: string[];
+
+beforeAll(async () => {
+  await initProject({ stage });
+  for (const name of settingNames) vi.stubEnv(name, settingValue(name));
+  const { name, region } = config.config();
+  appName = name;
+  const app = new App({ mode: "deploy", name, stage, region, account });
+  await config.stacks(app);
+  Aspects.of(app).add(new AwsSolutionsChecks());
+  await app.finish();
+  const assembly = app.synth();
+
+  const byName = new Map(assembly.stacks.map((artifact) => [artifact.stackName, artifact]));
+  templates = Object.fromEntries(
+    stackNames.map((stack) => {
+      const artifact = byName.get(`${stage}-${name}-${stack}`);
+      if (!artifact) throw new Error(`Stack ${stack} was not synthesized`);
+      return [stack, Template.fromJSON(artifact.template)];
+    }),
+  ) as Record<StackName, Template>;
+  nagErrors = assembly.stacks
+    .flatMap((artifact) => artifact.messages)
+    .filter((message) => message.level === "error")
+    .map((message) => `${message.id}: ${String(message.entry.data).trim()}`);
+});
+
+afterAll(() => {
+  vi.unstubAllEnvs();
+});
+
+describe("Storage", () => {
+  test("one table, keyed and indexed as tableDefinition says, on demand, with point-in-time recovery", () => {
+    const tables = resources("Storage", "AWS::DynamoDB::Table");
+    expect(tables).toHaveLength(1);
+    const { partitionKey, sortKey, globalIndexes } = tableDefinition;
+    const indexes = Object.entries(globalIndexes);
+    const keyFields = [partitionKey, sortKey, ...indexes.flatMap(([, index]) => [index.partitionKey, index.sortKey])];
+    const keySchema = (hash: string, range: string) => [
+      { AttributeName: hash, KeyType: "HASH" },
+      { AttributeName: range, KeyType: "RANGE" },
+    ];
+
+    const [, table] = tables[0] as [string, CfnResource];
+    expect(table.Properties.KeySchema).toEqual(keySchema(partitionKey, sortKey));
+    expect(sortBy(table.Properties.AttributeDefinitions, "AttributeName")).toEqual(
+      keyFields.sort().map((field) => ({ AttributeName: field, AttributeType: "S" })),
+    );
+    expect(sortBy(table.Properties.GlobalSecondaryIndexes, "IndexName")).toEqual(
+      indexes.map(([name, index]) => ({
+        IndexName: name,
+        KeySchema: keySchema(index.partitionKey, index.sortKey),
+        Projection: { ProjectionType: "ALL" },
+      })),
+    );
+    expect(table.Properties).toMatchObject({
+      BillingMode: "PAY_PER_REQUEST",
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+    });
+    expect(stackNames.flatMap((stack) => resources(stack, "AWS::DynamoDB::Table"))).toHaveLength(1);
+  });
+});
+
+describe("Secrets", () => {
+  test("one Config.Secret per manifest secret", () => {
+    const metadata = JSON.parse(templates.Secrets.toJSON().Outputs.SSTMetadata.Value) as {
+      metadata: { type: string; data: { name: string } }[];
+    };
+    const secrets = metadata.metadata.filter((construct) => construct.type === "Secret");
+    expect(secrets.map((secret) => secret.data.name).sort()).toEqual([...secretNames].sort());
+  });
+});
+
+describe("Messaging", () => {
+  const queueEntries = Object.entries(queues) as [QueueName, (typeof queues)[QueueName]][];
+  const consumerEntries = Object.entries(consumers) as [string, ConsumerDefinition][];
+
+  test.each(queueEntries)(
+    "queue %s: manifest retention and visibility, redrive to its DLQ, SSE, SSL only",
+    (name, queue) => {
+      const main = queueResource(name);
+      const deadLetter = queueResource(`${name}-dlq`);
+      expect(main.properties).toMatchObject({
+        MessageRetentionPeriod: queue.retentionSeconds,
+        VisibilityTimeout: queue.visibilityTimeoutSeconds,
+        SqsManagedSseEnabled: true,
+        RedrivePolicy: {
+          deadLetterTargetArn: { "Fn::GetAtt": [deadLetter.logicalId, "Arn"] },
+          maxReceiveCount: queue.maxReceiveCount,
+        },
+      });
+      expect(deadLetter.properties).toMatchObject({
+        MessageRetentionPeriod: queue.deadLetterRetentionSeconds,
+        SqsManagedSseEnabled: true,
+      });
+      expect(deadLetter.properties.RedrivePolicy).toBeUndefined();
+      // A redriven message keeps its original enqueue time: the DLQ must keep messages longer.
+      expect(queue.deadLetterRetentionSeconds).toBeGreaterThan(queue.retentionSeconds);
+      for (const { logicalId } of [main, deadLetter]) {
+        templates.Messaging.hasResourceProperties("AWS::SQS::QueuePolicy", {
+          Queues: [{ Ref: logicalId }],
+          PolicyDocument: {
+            Statement: Match.arrayWith([
+              Match.objectLike({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } }),
+            ]),
+          },
+        });
+      }
+    },
+  );
+
+  test.each(consumerEntries)(
+    "consumer %s: event source on its queue, manifest batch size, partial batch failures",
+    (name, consumer) => {
+      const fn = consumerFunction(name);
+      const mappings = resources("Messaging", "AWS::Lambda::EventSourceMapping").filter(
+        ([, mapping]) => mapping.Properties.FunctionName?.Ref === fn.logicalId,
+      );
+      expect(mappings).toHaveLength(1);
+      const [, mapping] = mappings[0] as [string, CfnResource];
+      expect(mapping.Properties).toMatchObject({
+        EventSourceArn: { "Fn::GetAtt": [queueResource(consumer.queue).logicalId, "Arn"] },
+        BatchSize: consumer.batchSize,
+        FunctionResponseTypes: ["ReportBatchItemFailures"],
+      });
+    },
+  );
+
+  test.each(consumerEntries)(
+    "consumer %s: its queue's visibility timeout is at least 6x its timeout",
+    (name, consumer) => {
+      const visibility = queueResource(consumer.queue).properties.VisibilityTimeout as number;
+      const timeout = consumerFunction(name).properties.Timeout;
+      expect(
+        visibility,
+        `AWS guidance: visibility timeout >= 6 x consumer timeout (${timeout} s); fix the manifest, the stack copies it`,
+      ).toBeGreaterThanOrEqual(6 * timeout);
+    },
+  );
+});
+
+describe("Api", () => {
+  test("the HTTP API has exactly the manifest routes, each integrated (payload 2.0) with its handler", () => {
+    const routeKeys = resources("Api", "AWS::ApiGatewayV2::Route").map(([, route]) => route.Properties.RouteKey);
+    expect(routeKeys.sort()).toEqual(Object.keys(routes).sort());
+    for (const [routeKey, definition] of Object.entries(routes)) {
+      expect(routeFunction(routeKey).properties.Handler).toBe(definition.handler);
+    }
+    templates.Api.hasResourceProperties("AWS::ApiGatewayV2::Api", { ProtocolType: "HTTP" });
+    templates.Api.hasResourceProperties("AWS::ApiGatewayV2::Stage", {
+      StageName: "$default",
+      AccessLogSettings: Match.objectLike({ DestinationArn: Match.anyValue() }),
+    });
+  });
+
+  test("outputs the API URL", () => {
+    templates.Api.hasOutput("ApiUrl", { Value: { "Fn::GetAtt": [Match.anyValue(), "ApiEndpoint"] } });
+  });
+});
+
+describe("functions", () => {
+  const manifestFunctions: ManifestFunction[] = [
+    ...Object.entries(routes).map(([routeKey, definition]) => ({
+      name: routeKey,
+      definition: definition as FunctionDefinition,
+      deployed: () => routeFunction(routeKey),
+    })),
+    ...Object.entries(consumers).map(([name, definition]) => ({
+      name: `consumer ${name}`,
+      definition: definition as ConsumerDefinition,
+      deployed: () => consumerFunction(name),
+    })),
+  ];
+
+  test("one function per manifest route and consumer, besides SST's own custom-resource handler per stack", () => {
+    const all = stackNames.flatMap((stack) => resources(stack, "AWS::Lambda::Function"));
+    const sstOwn = all.filter(([logicalId]) => logicalId.startsWith("CustomResourceHandler"));
+    expect(sstOwn).toHaveLength(stackNames.length);
+    expect(all.length - sstOwn.length).toBe(manifestFunctions.length);
+  });
+
+  test.each(manifestFunctions)(
+    "$name: nodejs24.x on arm64, with the manifest's timeout and memory",
+    ({ definition, deployed }) => {
+      expect(deployed().properties).toMatchObject({
+        Runtime: "nodejs24.x",
+        Architectures: ["arm64"],
+        Timeout: definition.timeoutSeconds ?? functionDefaults.timeoutSeconds,
+        MemorySize: definition.memoryMB ?? functionDefaults.memoryMB,
+      });
+    },
+  );
+
+  test.each(manifestFunctions)(
+    "$name: the environment environmentFor builds, plus its deploy-time settings",
+    ({ definition, deployed }) => {
+      const variables = deployed().properties.Environment.Variables;
+      const ours = Object.keys(variables).filter((key) => !sstVariables.has(key) && !key.startsWith(secretVariable));
+      // Locations stand in as logical ids: a variable must reference the resource it names.
+      const expected = { ...environmentFor(definition, locationsAsLogicalIds()) };
+      for (const name of settingsOf(definition)) expected[name] = settingValue(name);
+      expect(ours.sort()).toEqual(Object.keys(expected).sort());
+      for (const [key, value] of Object.entries(expected)) {
+        const actual = variables[key];
+        if (typeof actual === "string") expect(actual, key).toBe(value);
+        else expect(JSON.stringify(actual), key).toContain(value);
+      }
+    },
+  );
+
+  test.each(manifestFunctions)(
+    "$name: may touch only the table, queues and secrets the manifest lists",
+    ({ definition, deployed }) => {
+      const fn = deployed();
+      const statements = statementsOf(fn);
+      const actions = statements.flatMap(actionsOf);
+
+      expect(statements.every((statement) => statement.Effect === "Allow")).toBe(true);
+      expect(actions.filter((action) => action === "*" || action.endsWith(":*"))).toEqual([]);
+      expect(actions.filter((action) => !/^(xray|dynamodb|sqs|ssm):/.test(action))).toEqual([]);
+      for (const statement of statements.filter((statement) => [statement.Resource].flat().includes("*"))) {
+        expect(actionsOf(statement).every((action) => action.startsWith("xray:"))).toBe(true);
+      }
+      expect(roleOf(fn).Properties.ManagedPolicyArns).toEqual([
+        {
+          "Fn::Join": [
+            "",
+            ["arn:", { Ref: "AWS::Partition" }, ":iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"],
+          ],
+        },
+      ]);
+      expect(roleOf(fn).Properties.Policies).toBeUndefined();
+
+      const dynamodb = statements.filter((statement) =>
+        actionsOf(statement).some((action) => action.startsWith("dynamodb:")),
+      );
+      const dynamodbActions = dynamodb.flatMap(actionsOf);
+      if (!definition.table) expect(dynamodbActions).toEqual([]);
+      if (definition.table) {
+        expect(dynamodbActions.sort()).toEqual([...tableActions[definition.table]].sort());
+        for (const statement of dynamodb) expect(JSON.stringify(statement.Resource)).toContain(tableLogicalId());
+      }
+
+      const ownQueue = "queue" in definition ? (definition as ConsumerDefinition).queue : undefined;
+      const sendsTo = [...(definition.sendsTo ?? []), ...(ownQueue ? [`${ownQueue}-dlq`] : [])];
+      expect(queuesReachedBy(statements, "sqs:SendMessage").sort()).toEqual(sendsTo.sort());
+      expect(queuesReachedBy(statements, "sqs:ReceiveMessage")).toEqual(ownQueue ? [ownQueue] : []);
+
+      const secrets = [...(definition.secrets ?? [])].sort();
+      expect(secretsReadBy(statements)).toEqual(secrets);
+      const variables = Object.keys(fn.properties.Environment.Variables);
+      const boundSecrets = variables.filter((key) => key.startsWith(secretVariable));
+      expect(boundSecrets.map((key) => key.slice(secretVariable.length)).sort()).toEqual(secrets);
+    },
+  );
+
+  test("POST /webhooks/{source} can send to the capture queue and has no DynamoDB access", () => {
+    const statements = statementsOf(routeFunction("POST /webhooks/{source}"));
+    expect(queuesReachedBy(statements, "sqs:SendMessage")).toEqual(["capture"]);
+    expect(statements.flatMap(actionsOf).filter((action) => action.startsWith("dynamodb:"))).toEqual([]);
+  });
+
+  test("the read routes have no DynamoDB write action", () => {
+    const readRoutes = Object.entries(routes).filter(([, route]) => "table" in route && route.table === "read");
+    expect(readRoutes.length).toBeGreaterThan(0);
+    for (const [routeKey] of readRoutes) {
+      const writes = statementsOf(routeFunction(routeKey))
+        .flatMap(actionsOf)
+        .filter((action) => dynamodbWrites.has(action));
+      expect(writes, routeKey).toEqual([]);
+    }
+  });
+});
+
+describe("cdk-nag AwsSolutions", () => {
+  test("no unsuppressed error", () => {
+    expect(nagErrors).toEqual([]);
+  });
+
+  test("suppressions are per resource, each with its reason; IAM ones name the exact finding", () => {
+    const suppressions = stackNames.flatMap((stack) => {
+      expect(templates[stack].toJSON().Metadata?.cdk_nag, `no stack-wide suppression in ${stack}`).toBeUndefined();
+      return Object.values(templates[stack].toJSON().Resources as Record<string, CfnResource>).flatMap(
+        (resource) => resource.Metadata?.cdk_nag?.rules_to_suppress ?? [],
+      );
+    });
+    expect(suppressions.length).toBeGreaterThan(0);
+    for (const suppression of suppressions) {
+      expect(suppression.reason.length, suppression.id).toBeGreaterThan(40);
+      if (suppression.id.startsWith("AwsSolutions-IAM"))
+        expect(suppression.applies_to?.length, suppression.id).toBeGreaterThan(0);
+    }
+  });
+});
+
+// --- reading the templates ------------------------------------------------------------------
+
+interface CfnResource {
+  Type: string;
+  // biome-ignore lint/suspicious/noExplicitAny: CloudFormation properties are free-form JSON
+  Properties: Record<string, any>;
+  Metadata?: { cdk_nag?: { rules_to_suppress?: { id: string; reason: string; applies_to?: unknown[] }[] } };
+}
+
+interface Statement {
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+}
+
+interface DeployedFunction {
+  stack: StackName;
+  logicalId: string;
+  // biome-ignore lint/suspicious/noExplicitAny: CloudFormation properties are free-form JSON
+  properties: Record<string, any>;
+}
+
+interface ManifestFunction {
+  name: string;
+  definition: FunctionDefinition | ConsumerDefinition;
+  deployed: () => DeployedFunction;
+}
+
+const sstVariables = new Set(["AWS_NODEJS_CONNECTION_REUSE_ENABLED", "SST_APP", "SST_STAGE", "SST_SSM_PREFIX"]);
+const secretVariable = "SST_Secret_value_";
+const dynamodbWrites = new Set([
+  "dynamodb:PutItem",
+  "dynamodb:UpdateItem",
+  "dynamodb:DeleteItem",
+  "dynamodb:BatchWriteItem",
+]);
+
+function settingsOf(definition: FunctionDefinition): readonly string[] {
+  return [...commonSettings, ...(definition.settings ?? [])];
+}
+
+function resources(stack: StackName, type: string): [string, CfnResource][] {
+  return Object.entries(templates[stack].findResources(type)) as [string, CfnResource][];
+}
+
+function sortBy<T extends Record<string, unknown>>(items: T[], key: keyof T): T[] {
+  return [...items].sort((a, b) => String(a[key]).localeCompare(String(b[key])));
+}
+
+function tableLogicalId(): string {
+  const [entry] = resources("Storage", "AWS::DynamoDB::Table");
+  if (!entry) throw new Error("No table");
+  return entry[0];
+}
+
+/** A queue by its manifest name (`capture`, `capture-dlq`): SST names it `<stage>-<app>-<id>`. */
+function queueResource(id: string): { logicalId: string; properties: Record<string, unknown> } {
+  const found = resources("Messaging", "AWS::SQS::Queue").find(
+    ([, queue]) => queue.Properties.QueueName === `${stage}-${appName}-${id}`,
+  );
+  if (!found) throw new Error(`No queue ${id}`);
+  return { logicalId: found[0], properties: found[1].Properties };
+}
+
+function allQueueIds(): string[] {
+  return Object.keys(queues).flatMap((name) => [name, `${name}-dlq`]);
+}
+
+function locationsAsLogicalIds(): ResourceLocations {
+  const queueUrls = {} as ResourceLocations["queueUrls"];
+  for (const name of Object.keys(queues) as QueueName[]) {
+    queueUrls[name] = { url: queueResource(name).logicalId, deadLetterUrl: queueResource(`${name}-dlq`).logicalId };
+  }
+  return { tableName: tableLogicalId(), queueUrls };
+}
+
+function lambda(stack: StackName, logicalId: string): DeployedFunction {
+  const resource = templates[stack].toJSON().Resources[logicalId] as CfnResource | undefined;
+  if (resource?.Type !== "AWS::Lambda::Function") throw new Error(`${logicalId} is not a function`);
+  return { stack, logicalId, properties: resource.Properties };
+}
+
+/** The function behind a route: route -> integration -> function. */
+function routeFunction(routeKey: string): DeployedFunction {
+  const route = resources("Api", "AWS::ApiGatewayV2::Route").find(
+    ([, route]) => route.Properties.RouteKey === routeKey,
+  );
+  if (!route) throw new Error(`No route ${routeKey}`);
+  const integrationId = route[1].Properties.Target["Fn::Join"][1][1].Ref as string;
+  const integration = templates.Api.toJSON().Resources[integrationId] as CfnResource;
+  expect(integration.Properties).toMatchObject({ IntegrationType: "AWS_PROXY", PayloadFormatVersion: "2.0" });
+  return lambda("Api", integration.Properties.IntegrationUri["Fn::GetAtt"][0]);
+}
+
+function consumerFunction(name: string): DeployedFunction {
+  const handler = consumers[name as keyof typeof consumers].handler;
+  const found = resources("Messaging", "AWS::Lambda::Function").filter(([, fn]) => fn.Properties.Handler === handler);
+  expect(found, `functions running ${handler}`).toHaveLength(1);
+  return lambda("Messaging", (found[0] as [string, CfnResource])[0]);
+}
+
+function roleOf(fn: DeployedFunction): CfnResource {
+  return templates[fn.stack].toJSON().Resources[fn.properties.Role["Fn::GetAtt"][0]];
+}
+
+/** Every statement of every policy attached to the function's role. */
+function statementsOf(fn: DeployedFunction): Statement[] {
+  const roleId = fn.properties.Role["Fn::GetAtt"][0] as string;
+  return resources(fn.stack, "AWS::IAM::Policy")
+    .filter(([, policy]) => policy.Properties.Roles.some((role: { Ref?: string }) => role.Ref === roleId))
+    .flatMap(([, policy]) => policy.Properties.PolicyDocument.Statement as Statement[]);
+}
+
+function actionsOf(statement: Statement): string[] {
+  return [statement.Action].flat();
+}
+
+/** Manifest ids (`capture`, `capture-dlq`) of the queues the statements allow `action` on. */
+function queuesReachedBy(statements: Statement[], action: string): string[] {
+  const resourcesAllowed = statements
+    .filter((statement) => actionsOf(statement).includes(action))
+    .map((statement) => JSON.stringify(statement.Resource));
+  return allQueueIds().filter((id) => {
+    const logicalId = queueResource(id).logicalId;
+    return resourcesAllowed.some((resource) => resource.includes(logicalId));
+  });
+}
+
+/** Names of the SST secrets whose SSM parameters the statements allow reading. */
+function secretsReadBy(statements: Statement[]): string[] {
+  const resourcesAllowed = statements
+    .filter((statement) => actionsOf(statement).includes("ssm:GetParameters"))
+    .map((statement) => JSON.stringify(statement.Resource))
+    .join(" ");
+  const names = [...resourcesAllowed.matchAll(/\/Secret\/([A-Za-z0-9_-]+)\/value/g)].map((match) => match[1] as string);
+  return [...new Set(names)].sort();
+}
