@@ -1,5 +1,6 @@
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import type { CaptureMessage } from "@leadflow/channels";
+import type { CaptureReceipt, MappedFields } from "@leadflow/core";
 import { dynamoClient, sqsClient } from "@leadflow/local";
 import { createLeadStore, type LeadStore } from "@leadflow/store";
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
@@ -55,8 +56,8 @@ beforeAll(async () => {
 
 afterAll(() => graph.stop());
 
-function leadMessage(...args: Parameters<typeof capture>): CaptureMessage {
-  return { kind: "lead", ...capture(...args) };
+function leadMessage(values: MappedFields["values"], receipt: Partial<CaptureReceipt> = {}): CaptureMessage {
+  return { kind: "lead", receipt: capture({}, receipt).receipt, fields: { values, custom: {} }, attribution: {} };
 }
 
 function metaMessage(leadgenId: string): CaptureMessage {
@@ -81,13 +82,17 @@ async function leadByEmail(email: string) {
 
 describe("the capture worker", () => {
   it("stores a lead with its history, and a redelivery of the same message changes nothing", async () => {
-    const message = leadMessage({ email: "ada@example.com", firstName: "Ada" });
+    const message = leadMessage({ email: "Ada@Example.com", firstName: "Ada", phone: "(415) 555-0199" });
     const first = await handler(await deliverAsEvent(sqs, queue, [message]), context);
     const again = await handler(await deliverAsEvent(sqs, queue, [message]), context);
     expect(first.batchItemFailures).toEqual([]);
     expect(again.batchItemFailures).toEqual([]);
     const found = await leadByEmail("ada@example.com");
-    expect(found?.lead).toMatchObject({ firstName: "Ada", sources: [expect.objectContaining({ source: "form" })] });
+    expect(found?.lead).toMatchObject({
+      firstName: "Ada",
+      phone: "+14155550199",
+      sources: [expect.objectContaining({ source: "form" })],
+    });
     expect(found?.history).toEqual([expect.objectContaining({ type: "lead.captured", summary: "Created from form" })]);
     expect(await queueCounts(sqs, queue)).toEqual({ visible: 0, inFlight: 2 });
   });

@@ -40,7 +40,7 @@ function errorOf(action: () => unknown): LeadflowError {
 const secret = testSecrets.FORM_SIGNING_SECRET;
 
 describe("form deliveries", () => {
-  it("accepts a signed JSON form with 202 and queues the normalised lead under its webhook-id", () => {
+  it("accepts a signed JSON form with 202 and queues its fields under its webhook-id", () => {
     const delivery = formDelivery({ Email: "Ada@Example.com", phone: "415 555 0132", utm_source: "ads" }, { secret });
     const acceptance = receive(delivery);
     expect(acceptance.status).toBe(202);
@@ -53,25 +53,29 @@ describe("form deliveries", () => {
           receivedAt: "2026-11-24T10:00:00.000Z",
           test: false,
         },
-        lead: {
-          email: "ada@example.com",
-          phone: "+14155550132",
-          custom: {},
-          attribution: { utm_source: "ads" },
-          consent: {},
-        },
+        fields: { values: { email: "Ada@Example.com", phone: "415 555 0132", utm_source: "ads" }, custom: {} },
+        attribution: {},
       },
     ]);
   });
 
+  it("queues a lead whose only identifier is a valid phone, and refuses one with an invalid phone", () => {
+    expect(receive(formDelivery({ phone: "415 555 0132" }, { secret })).messages).toHaveLength(1);
+    expect(errorOf(() => receive(formDelivery({ phone: "555" }, { secret }))).code).toBe("validation_failed");
+  });
+
   it("accepts application/x-www-form-urlencoded", () => {
     const delivery = formDelivery({ email: "a@example.com", first_name: "Zoë" }, { secret, encoding: "urlencoded" });
-    expect(receive(delivery).messages[0]).toMatchObject({ lead: { email: "a@example.com", firstName: "Zoë" } });
+    expect(receive(delivery).messages[0]).toMatchObject({
+      fields: { values: { email: "a@example.com", firstName: "Zoë" } },
+    });
   });
 
   it("flattens nested JSON and keeps unknown fields", () => {
     const delivery = formDelivery({ email: "a@example.com", address: { city: "Lyon" }, tags: ["a", "b"] }, { secret });
-    expect(receive(delivery).messages[0]).toMatchObject({ lead: { custom: { "address.city": "Lyon", tags: "a, b" } } });
+    expect(receive(delivery).messages[0]).toMatchObject({
+      fields: { custom: { "address.city": "Lyon", tags: "a, b" } },
+    });
   });
 
   it("applies the source's own field names", () => {
@@ -79,7 +83,7 @@ describe("form deliveries", () => {
       { email: "a@example.com", "Budget range": "10k" },
       { secret, source: "partner-form" },
     );
-    expect(receive(delivery).messages[0]).toMatchObject({ lead: { custom: { budget: "10k" } } });
+    expect(receive(delivery).messages[0]).toMatchObject({ fields: { custom: { budget: "10k" } } });
   });
 
   it("answers each kind of bad input with its own error", () => {
@@ -164,14 +168,10 @@ describe("Google Ads deliveries", () => {
     expect(acceptance.body).toEqual({});
     expect(acceptance.messages[0]).toMatchObject({
       receipt: { source: "google-ads", platformLeadId: "TeSter-123-ABCDEF", test: true },
-      lead: {
-        email: "john@example.com",
-        phone: "+16505550123",
-        firstName: "John",
-        lastName: "Doe",
-        company: "Doe Inc",
-        attribution: { gclid: "Cj0KCQjwit_8BRCoARIsAIx3Rj7g", form_id: "1234", campaign_id: "123456" },
+      fields: {
+        values: { fullName: "John Doe", email: "John@Example.com", phone: "+16505550123", company: "Doe Inc" },
       },
+      attribution: { gclid: "Cj0KCQjwit_8BRCoARIsAIx3Rj7g", form_id: "1234", campaign_id: "123456" },
     });
   });
 

@@ -90,6 +90,20 @@ describe("ingesting captures", () => {
 });
 
 describe("identity resolution", () => {
+  it("mints a new id and claims every identifier for a person never seen", async () => {
+    const memory = memoryRepository();
+    const identifiers = [
+      { kind: "email" as const, value: "new@example.com" },
+      { kind: "phone" as const, value: "+14155550100" },
+    ];
+    expect(await resolveIdentity(memory.repository, identifiers, () => "fresh")).toEqual({
+      leadId: "fresh",
+      isNew: true,
+      conflicts: [],
+    });
+    expect([...memory.claims.values()]).toEqual(["fresh", "fresh"]);
+  });
+
   it("joins the lead a concurrent worker created for the same new email", async () => {
     const memory = memoryRepository();
     // The other worker claims the email between our lookup and our claim.
@@ -101,7 +115,7 @@ describe("identity resolution", () => {
       },
     };
     const identity = await resolveIdentity(racing, [{ kind: "email", value: "ada@example.com" }], () => "loser");
-    expect(identity).toEqual({ leadId: "winner", conflicts: [] });
+    expect(identity).toEqual({ leadId: "winner", isNew: false, conflicts: [] });
   });
 
   it("hands over identifiers already claimed when it loses the race on a later one", async () => {
@@ -136,6 +150,7 @@ describe("identity resolution", () => {
     );
     expect(identity).toEqual({
       leadId: "lead-a",
+      isNew: false,
       conflicts: [{ kind: "phone", value: "+14155550132", ownerLeadId: "lead-b" }],
     });
   });

@@ -4,6 +4,7 @@ import type { AddressInfo } from "node:net";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { localAccountId } from "./development.ts";
 import { type LambdaHandler, lambdaContext } from "./lambda-runtime.ts";
+import type { requestActivity } from "./yielding.ts";
 
 export interface GatewayRoute {
   /** As in the manifest: `POST /webhooks/{source}`. */
@@ -30,10 +31,9 @@ export type LocalTool = (request: IncomingMessage, response: ServerResponse, pat
  * AWS would send, for the very handler AWS would run. It listens first and serves routes once
  * they are loaded, so the handlers' environment can name its URL.
  */
-export async function startGateway(port: number, host = "127.0.0.1") {
+export async function startGateway(port: number, activity?: ReturnType<typeof requestActivity>, host = "127.0.0.1") {
   let routes: CompiledRoute[] | undefined;
   const tools = new Map<string, LocalTool>();
-  let inFlight = 0;
 
   async function dispatch(request: IncomingMessage, response: ServerResponse) {
     const path = new URL(request.url ?? "/", "http://localhost").pathname;
@@ -44,8 +44,8 @@ export async function startGateway(port: number, host = "127.0.0.1") {
   }
 
   const server = createServer((request, response) => {
-    inFlight++;
-    response.once("close", () => inFlight--);
+    activity?.started();
+    response.once("close", () => activity?.finished());
     dispatch(request, response).catch((error: unknown) => {
       console.error("gateway: request failed", error);
       if (!response.headersSent) send(response, errorResult(500, "internal_error", "The local gateway failed"));
@@ -58,9 +58,6 @@ export async function startGateway(port: number, host = "127.0.0.1") {
   return {
     port: address.port,
     url: `http://localhost:${address.port}`,
-    get inFlight() {
-      return inFlight;
-    },
     serve(loaded: readonly GatewayRoute[]) {
       routes = loaded.map(compileRoute);
     },

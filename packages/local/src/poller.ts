@@ -14,6 +14,8 @@ export interface PollerOptions {
   /** Batches handled at once, like the concurrent pollers of Lambda's event source mapping. */
   concurrency: number;
   timeoutSeconds?: number;
+  /** Awaited before each receive: lets the poller hold back (see yielding.ts). */
+  beforeReceive?: (signal: AbortSignal) => Promise<void>;
 }
 
 /**
@@ -36,6 +38,8 @@ export function startPoller(options: PollerOptions) {
 async function pollUntilStopped(options: PollerOptions, signal: AbortSignal): Promise<void> {
   const { client, queueUrl, batchSize } = options;
   while (!signal.aborted) {
+    await options.beforeReceive?.(signal);
+    if (signal.aborted) return;
     let messages: Message[];
     try {
       const received = await client.send(

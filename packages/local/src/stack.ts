@@ -9,6 +9,7 @@ import { startGateway } from "./gateway.ts";
 import { functionNameOf, loadHandler, projectRoot } from "./lambda-runtime.ts";
 import { metaGraphStandIn } from "./meta-graph-stand-in.ts";
 import type { WorkerMessage, WorkerOptions } from "./worker-protocol.ts";
+import { requestActivity } from "./yielding.ts";
 
 export interface LocalStackOptions {
   /** HTTP port; 0 picks a free one. Default: `PORT` or 3000. */
@@ -48,7 +49,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const sqs = sqsClient(sqsEmulator.endpoint);
   const queues = await ensureQueues(sqs, timeScale);
 
-  const gateway = await startGateway(options.port ?? Number(process.env.PORT ?? 3000));
+  // The queue worker yields to API requests; it starts after the gateway, hence the late binding.
+  let tellWorker: ((message: WorkerMessage) => void) | undefined;
+  const activity = requestActivity((busy) => tellWorker?.({ type: busy ? "busy" : "idle" }));
+  const gateway = await startGateway(options.port ?? Number(process.env.PORT ?? 3000), activity);
   const metaGraphUrl = options.environment?.META_GRAPH_URL ?? process.env.META_GRAPH_URL;
   if (!metaGraphUrl) gateway.mount(metaGraphStandInPath, metaGraphStandIn());
   const environment = handlerEnvironment(sqsEmulator.endpoint, {
@@ -64,6 +68,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     concurrency: options.workerConcurrency ?? 4,
   });
   setPriority(worker.process.pid as number, options.workerNiceness ?? 10);
+  tellWorker = (message) => worker.process.connected && worker.process.send(message);
 
   const resources = { tableName: localTableName, queueUrls: queues };
   Object.assign(process.env, environment, { AWS_ENDPOINT_URL_DYNAMODB: worker.dynamodbEndpoint });

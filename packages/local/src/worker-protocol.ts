@@ -10,4 +10,9 @@ export interface WorkerOptions {
   concurrency: number;
 }
 
-export type WorkerMessage = { type: "ready"; dynamodbEndpoint: string } | { type: "stop" };
+export type WorkerMessage =
+  | { type: "ready"; dynamodbEndpoint: string }
+  | { type: "stop" }
+  /** The API is answering requests: poll sparingly. */
+  | { type: "busy" }
+  | { type: "idle" };

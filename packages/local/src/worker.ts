@@ -1,12 +1,14 @@
 /**
  * The queue side of `npm start`, in a child process of lower OS priority so that webhook
- * acknowledgements keep the CPU they need: dynalite, and one poller per queue consumer.
+ * acknowledgements keep the CPU they need: dynalite, and one poller per queue consumer. While
+ * the API is busy the pollers yield (see yielding.ts).
  */
 import { consumers, environmentFor, environmentNames } from "@leadflow/manifest";
 import { dynamoClient, ensureTable, sqsClient, startDynamo } from "./emulators.ts";
 import { functionNameOf, loadHandler } from "./lambda-runtime.ts";
 import { startPoller } from "./poller.ts";
 import type { WorkerMessage, WorkerOptions } from "./worker-protocol.ts";
+import { ingestionGate } from "./yielding.ts";
 
 const options = JSON.parse(process.env.LEADFLOW_WORKER_OPTIONS ?? "{}") as WorkerOptions;
 
@@ -20,6 +22,7 @@ process.env.AWS_ENDPOINT_URL_DYNAMODB = dynamo.endpoint;
 const sqs = sqsClient(options.sqsEndpoint);
 const resources = { tableName: options.tableName, queueUrls: options.queues };
 
+const gate = ingestionGate();
 const pollers: ReturnType<typeof startPoller>[] = [];
 for (const consumer of Object.values(consumers)) {
   // Handlers read their environment when imported, like a Lambda cold start.
@@ -37,6 +40,7 @@ for (const consumer of Object.values(consumers)) {
       batchSize: consumer.batchSize,
       concurrency: options.concurrency,
       timeoutSeconds: consumer.timeoutSeconds,
+      beforeReceive: gate.pass,
     }),
   );
 }
@@ -53,6 +57,7 @@ function stop(): Promise<void> {
 
 process.on("message", (message: WorkerMessage) => {
   if (message.type === "stop") void stop();
+  else if (message.type === "busy" || message.type === "idle") gate.setBusy(message.type === "busy");
 });
 process.on("disconnect", () => void stop());
 process.send?.({ type: "ready", dynamodbEndpoint: dynamo.endpoint } satisfies WorkerMessage);

@@ -1,5 +1,6 @@
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import type { CaptureReceipt, HistoryEntry, Identifier, Lead, LeadRepository } from "@leadflow/core";
+import { BatchWriteCommand, DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import type { HistoryEntry, Identifier, Lead, LeadRepository } from "@leadflow/core";
 import { identifierKey } from "@leadflow/core";
 import { createEntities, type Entities } from "./entities.ts";
 
@@ -14,6 +15,7 @@ export interface LeadStoreOptions {
 /** Leads, their history, identity claims and delivery receipts in the single table. */
 export function createLeadStore({ client, tableName, now = () => new Date().toISOString() }: LeadStoreOptions) {
   const entities = createEntities(client, tableName);
+  const documents = DynamoDBDocumentClient.from(client);
   const { lead, history, identity, receipt } = entities;
 
   const repository: LeadRepository = {
@@ -67,7 +69,12 @@ export function createLeadStore({ client, tableName, now = () => new Date().toIS
     },
 
     async recordCapture(entry, delivery, leadId) {
-      await Promise.all([putHistory(entities, entry), putReceipt(entities, delivery, leadId)]);
+      const { id, ...fields } = entry;
+      const { source, platformLeadId, receivedAt } = delivery;
+      await putTogether(documents, tableName, [
+        history.put({ ...fields, entryId: id }).params().Item,
+        receipt.put({ source, platformLeadId, receivedAt, leadId }).params().Item,
+      ]);
     },
   };
 
@@ -104,14 +111,20 @@ async function ownerOf({ identity }: Entities, identifier: Identifier): Promise<
   return data.leadId;
 }
 
-async function putHistory({ history }: Entities, entry: HistoryEntry): Promise<void> {
-  const { id, ...fields } = entry;
-  await history.put({ ...fields, entryId: id }).go({ response: "none" });
-}
-
-async function putReceipt({ receipt }: Entities, delivery: CaptureReceipt, leadId: string): Promise<void> {
-  const { source, platformLeadId, receivedAt } = delivery;
-  await receipt.put({ source, platformLeadId, receivedAt, leadId }).go({ response: "none" });
+/**
+ * Unconditional puts of items ElectroDB built, in one BatchWriteItem (one request instead of
+ * one per item); what DynamoDB leaves unprocessed is sent again.
+ */
+async function putTogether(documents: DynamoDBDocumentClient, tableName: string, items: Record<string, unknown>[]) {
+  let requests = items.map((Item) => ({ PutRequest: { Item } }));
+  for (let attempt = 0; requests.length > 0; attempt++) {
+    if (attempt === 5) throw new Error(`DynamoDB left ${requests.length} writes unprocessed; retry`);
+    const { UnprocessedItems } = await documents.send(
+      new BatchWriteCommand({ RequestItems: { [tableName]: requests } }),
+    );
+    requests = (UnprocessedItems?.[tableName] ?? []) as typeof requests;
+    if (requests.length > 0) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+  }
 }
 
 function toHistoryEntry(item: {

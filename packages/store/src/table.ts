@@ -23,7 +23,7 @@ const readActions = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Quer
 /** The DynamoDB actions the store issues: what a function with table access is granted, and no more. */
 export const tableActions = {
   read: readActions,
-  readwrite: [...readActions, "dynamodb:PutItem", "dynamodb:UpdateItem"],
+  readwrite: [...readActions, "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem"],
 } as const;
 
 export function createTableInput(tableName: string): CreateTableCommandInput {

@@ -1,4 +1,4 @@
-import { normalizeLead, secretsMatch, UnauthorizedError, ValidationError } from "@leadflow/core";
+import { assertIdentifiable, secretsMatch, UnauthorizedError, ValidationError } from "@leadflow/core";
 import { z } from "zod";
 import type { Acceptance, AdapterContext } from "./adapter.ts";
 import { parseJsonBody } from "./request.ts";
@@ -41,10 +41,11 @@ export function receiveGoogleAds({ source, request, receivedAt, secrets }: Adapt
     const name = column.column_id ?? column.column_name;
     if (name && column.string_value !== undefined) fields[name] = column.string_value;
   }
-  const lead = normalizeLead(source.mapFields(fields), { defaultCountry: source.phoneCountry });
-  lead.attribution = { ...lead.attribution, ...googleAttribution(payload) };
+  const mapped = source.mapFields(fields);
+  assertIdentifiable(mapped, { defaultCountry: source.phoneCountry });
   const receipt = { source: source.name, platformLeadId: payload.lead_id, receivedAt, test: payload.is_test };
-  return { status: 200, body: {}, messages: [{ kind: "lead", receipt, lead }] };
+  const message = { kind: "lead" as const, receipt, fields: mapped, attribution: googleAttribution(payload) };
+  return { status: 200, body: {}, messages: [message] };
 }
 
 /** Google's own test sample spells it `Google_key`. */

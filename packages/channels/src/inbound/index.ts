@@ -7,7 +7,7 @@ import { answerMetaHandshake, loadMetaLead, receiveMeta } from "./meta.ts";
 import type { MetaGraphClient } from "./meta-graph.ts";
 import type { WebhookRequest } from "./request.ts";
 import { standardWebhookVerifier } from "./signatures.ts";
-import type { Source, Sources, SourceType } from "./sources.ts";
+import { leadFromFields, type Source, type Sources, type SourceType } from "./sources.ts";
 
 export type { Acceptance, InboundSecrets } from "./adapter.ts";
 export * from "./messages.ts";
@@ -75,6 +75,7 @@ export function leadLoader(
   sources: Sources,
   graph: MetaGraphClient,
 ): () => NormalizedLead | Promise<NormalizedLead> {
-  if (message.kind === "lead") return () => message.lead;
-  return () => loadMetaLead(message.meta, sourceNamed(sources, message.receipt.source), graph);
+  const source = () => sourceNamed(sources, message.receipt.source);
+  if (message.kind === "lead") return () => leadFromFields(source(), message.fields, message.attribution);
+  return () => loadMetaLead(message.meta, source(), graph);
 }

@@ -1,4 +1,4 @@
-import { CaptureReceiptSchema, NormalizedLeadSchema } from "@leadflow/core";
+import { CaptureReceiptSchema, MappedFieldsSchema } from "@leadflow/core";
 import { z } from "zod";
 
 /** The ids Meta's webhook carries; the lead's fields are fetched from the Graph API later. */
@@ -12,9 +12,18 @@ export const MetaLeadRefSchema = z.object({
 });
 export type MetaLeadRef = z.infer<typeof MetaLeadRefSchema>;
 
-/** What the webhook puts on the capture queue for the ingest worker. */
+/**
+ * What the webhook puts on the capture queue for the ingest worker: the delivery's fields under
+ * lead field names (checked to hold a valid email or phone) and the platform's attribution ids,
+ * or, for Meta, only the ids to fetch the lead with.
+ */
 export const CaptureMessageSchema = z.discriminatedUnion("kind", [
-  z.object({ kind: z.literal("lead"), receipt: CaptureReceiptSchema, lead: NormalizedLeadSchema }),
+  z.object({
+    kind: z.literal("lead"),
+    receipt: CaptureReceiptSchema,
+    fields: MappedFieldsSchema,
+    attribution: z.record(z.string(), z.string()),
+  }),
   z.object({ kind: z.literal("meta-lead"), receipt: CaptureReceiptSchema, meta: MetaLeadRefSchema }),
 ]);
 export type CaptureMessage = z.infer<typeof CaptureMessageSchema>;

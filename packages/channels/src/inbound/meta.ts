@@ -1,11 +1,11 @@
-import { ForbiddenError, type NormalizedLead, normalizeLead, secretsMatch, ValidationError } from "@leadflow/core";
+import { ForbiddenError, type NormalizedLead, secretsMatch, ValidationError } from "@leadflow/core";
 import { z } from "zod";
 import type { Acceptance, AdapterContext } from "./adapter.ts";
 import type { MetaLeadRef } from "./messages.ts";
 import type { GraphLead, MetaGraphClient } from "./meta-graph.ts";
 import { parseJsonBody, type WebhookRequest } from "./request.ts";
 import { verifyMetaSignature } from "./signatures.ts";
-import type { Source } from "./sources.ts";
+import { leadFromFields, type Source } from "./sources.ts";
 
 const id = z.union([z.string().min(1), z.number()]).transform(String);
 
@@ -57,9 +57,7 @@ export async function loadMetaLead(ref: MetaLeadRef, source: Source, graph: Meta
   const graphLead = await graph.fetchLead(ref.leadgenId);
   const fields: Record<string, string> = {};
   for (const field of graphLead.field_data) fields[field.name] = field.values.join(", ");
-  const lead = normalizeLead(source.mapFields(fields), { defaultCountry: source.phoneCountry });
-  lead.attribution = { ...lead.attribution, ...metaAttribution(ref, graphLead) };
-  return lead;
+  return leadFromFields(source, source.mapFields(fields), metaAttribution(ref, graphLead));
 }
 
 function toLeadRef(value: z.infer<typeof LeadgenChangeSchema>): MetaLeadRef {

@@ -13,8 +13,9 @@ export interface WebhookRequest {
  * plain parse would round them, so such numbers are kept as their exact source text.
  */
 export function parseJsonBody(request: WebhookRequest): unknown {
+  const text = request.body.toString("utf8");
   try {
-    return JSON.parse(request.body.toString("utf8"), keepUnsafeIntegersExact);
+    return /\d{16}/.test(text) ? JSON.parse(text, keepUnsafeIntegersExact) : JSON.parse(text);
   } catch {
     throw new InvalidBodyError("The body is not valid JSON");
   }

@@ -1,6 +1,14 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { type FieldMapping, fieldMapper, fieldTargets, type MappedFields, parseYamlConfig } from "@leadflow/core";
+import {
+  type FieldMapping,
+  fieldMapper,
+  fieldTargets,
+  type MappedFields,
+  type NormalizedLead,
+  normalizeLead,
+  parseYamlConfig,
+} from "@leadflow/core";
 import { z } from "zod";
 
 export const sourceTypes = ["form", "meta", "google-ads"] as const;
@@ -59,4 +67,15 @@ export function parseSources(text: string, file = "config/sources.yaml"): Source
 export function loadSources(configDir: string): Sources {
   const file = join(configDir, "sources.yaml");
   return parseSources(readFileSync(file, "utf8"), file);
+}
+
+/** Normalises a delivery's fields the way its source says, and adds the platform's ids. */
+export function leadFromFields(
+  source: Source,
+  fields: MappedFields,
+  attribution: Record<string, string>,
+): NormalizedLead {
+  const lead = normalizeLead(fields, { defaultCountry: source.phoneCountry });
+  lead.attribution = { ...lead.attribution, ...attribution };
+  return lead;
 }

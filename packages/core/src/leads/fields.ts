@@ -1,3 +1,5 @@
+import { z } from "zod";
+
 /**
  * Field mapping: the names forms and platforms use for a lead's fields, and where each lands.
  * Names are compared by `fieldKey`, so "First Name", "first_name", "firstName" and Google's
@@ -72,7 +74,7 @@ const builtInAliases: Readonly<Record<FieldTarget, readonly string[]>> = {
   gclid: ["gclid"],
 };
 
-export const fieldTargets = Object.keys(builtInAliases) as FieldTarget[];
+export const fieldTargets = Object.keys(builtInAliases) as [FieldTarget, ...FieldTarget[]];
 
 interface AliasRule {
   target: FieldMappingTarget;
@@ -90,11 +92,13 @@ export function fieldKey(name: string): string {
   return name.toLowerCase().replace(/[^a-z0-9]/g, "");
 }
 
-export interface MappedFields {
-  values: Partial<Record<FieldTarget, string>>;
+/** A delivery's fields under lead field names; what the webhook queues for the worker. */
+export const MappedFieldsSchema = z.object({
+  values: z.partialRecord(z.enum(fieldTargets), z.string()),
   /** Fields no rule claimed, under the name the platform sent. */
-  custom: Record<string, string>;
-}
+  custom: z.record(z.string(), z.string()),
+});
+export type MappedFields = z.infer<typeof MappedFieldsSchema>;
 
 /** Compiles a source's overrides once; the returned function maps one payload's fields. */
 export function fieldMapper(overrides: FieldMapping = {}): (raw: Readonly<Record<string, string>>) => MappedFields {

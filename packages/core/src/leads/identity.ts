@@ -21,6 +21,8 @@ export interface IdentityClaims {
 
 export interface ResolvedIdentity {
   leadId: string;
+  /** The id was minted here and every identifier claimed for it: the lead is most likely not stored yet. */
+  isNew: boolean;
   /** Identifiers of this capture that already belong to another lead; left where they are. */
   conflicts: IdentityConflict[];
 }
@@ -72,5 +74,5 @@ export async function resolveIdentity(
     }
     if (owner !== leadId) conflicts.push({ ...identifier, ownerLeadId: owner });
   }
-  return { leadId, conflicts };
+  return { leadId, isNew, conflicts };
 }

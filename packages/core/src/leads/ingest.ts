@@ -49,7 +49,9 @@ export async function ingestCapture(
   const capture = { receipt, lead: await loadLead() };
   const identity = await resolveIdentity(repository, identifiersOf(capture.lead), deps.newLeadId);
   for (let attempt = 0; attempt < maxSaveAttempts; attempt++) {
-    const current = await repository.getLead(identity.leadId);
+    // A lead just minted here is created without reading it first; if someone was faster, the
+    // create is refused and the next attempt reads.
+    const current = attempt === 0 && identity.isNew ? undefined : await repository.getLead(identity.leadId);
     const applied = current && findSource(current, capture.receipt);
     if (current && applied) {
       await repository.recordCapture(captureHistoryEntry(current, applied), capture.receipt, current.id);

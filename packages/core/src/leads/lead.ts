@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { type ProfileField, profileFields } from "./fields.ts";
-import { type NormalizedLead, NormalizedLeadSchema } from "./normalize.ts";
+import type { NormalizedLead } from "./normalize.ts";
 
 /** Where and when a platform delivered a lead; `(source, platformLeadId)` is unique per delivery. */
 export const CaptureReceiptSchema = z.object({
@@ -11,8 +11,10 @@ export const CaptureReceiptSchema = z.object({
 });
 export type CaptureReceipt = z.infer<typeof CaptureReceiptSchema>;
 
-export const CaptureSchema = z.object({ receipt: CaptureReceiptSchema, lead: NormalizedLeadSchema });
-export type Capture = z.infer<typeof CaptureSchema>;
+export interface Capture {
+  receipt: CaptureReceipt;
+  lead: NormalizedLead;
+}
 
 export interface IdentityConflict {
   kind: "email" | "phone";

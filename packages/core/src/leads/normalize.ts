@@ -3,37 +3,14 @@ import { z } from "zod";
 import { ValidationError } from "../errors.ts";
 import { attributionFields, type MappedFields, type ProfileField, profileFields } from "./fields.ts";
 
-const text = z.string().min(1).max(1024).optional();
-
-const profileShape = {
-  firstName: text,
-  lastName: text,
-  company: text,
-  jobTitle: text,
-  country: text,
-  region: text,
-  city: text,
-  postalCode: text,
-} satisfies Record<ProfileField, typeof text>;
-
-/** A lead as captured, ready to store: identifiers normalised, nothing dropped. The queue contract. */
-export const NormalizedLeadSchema = z
-  .object({
-    email: z.email().max(320).optional(),
-    phone: z
-      .string()
-      .regex(/^\+[1-9]\d{6,14}$/, "phone must be E.164")
-      .optional(),
-    ...profileShape,
-    custom: z.record(z.string(), z.string()),
-    attribution: z.record(z.string(), z.string()),
-    consent: z.object({ email: z.boolean().optional(), sms: z.boolean().optional() }),
-  })
-  .refine((lead) => lead.email !== undefined || lead.phone !== undefined, {
-    message: "A lead needs a valid email or phone",
-  });
-
-export type NormalizedLead = z.infer<typeof NormalizedLeadSchema>;
+/** A lead as captured, ready to store: identifiers normalised, nothing dropped. */
+export interface NormalizedLead extends Partial<Record<ProfileField, string>> {
+  email?: string;
+  phone?: string;
+  custom: Record<string, string>;
+  attribution: Record<string, string>;
+  consent: { email?: boolean; sms?: boolean };
+}
 
 export interface NormalizeOptions {
   /** Country assumed for phone numbers written without an international prefix. */
@@ -56,16 +33,17 @@ export function normalizeLead(mapped: MappedFields, options: NormalizeOptions = 
     const value = values[field];
     if (value !== undefined) lead[field] = collapseSpaces(value);
   }
-  if (lead.country && /^[a-z]{2}$/i.test(lead.country)) lead.country = lead.country.toUpperCase();
+  const countryCode = countryCodeOf(values.country);
+  if (countryCode) lead.country = countryCode;
   fillNamesFromFullName(lead, values.fullName);
 
-  const email = values.email?.toLowerCase();
-  if (email !== undefined) {
-    if (emailSchema.safeParse(email).success) lead.email = email;
-    else custom.email = values.email as string;
+  if (values.email !== undefined) {
+    const email = validEmail(values.email);
+    if (email) lead.email = email;
+    else custom.email = values.email;
   }
   if (values.phone !== undefined) {
-    const phone = toE164(values.phone, phoneCountry(lead.country, options.defaultCountry));
+    const phone = toE164(values.phone, (countryCode ?? options.defaultCountry) as CountryCode | undefined);
     if (phone) lead.phone = phone;
     else custom.phone = values.phone;
   }
@@ -76,23 +54,44 @@ export function normalizeLead(mapped: MappedFields, options: NormalizeOptions = 
   readConsent(lead, "email", values.consentEmail);
   readConsent(lead, "sms", values.consentSms);
 
-  if (lead.email === undefined && lead.phone === undefined) {
-    throw new ValidationError("A lead needs a valid email or phone", [
-      { path: "email", message: values.email === undefined ? "missing" : "not a valid email address" },
-      { path: "phone", message: values.phone === undefined ? "missing" : "not a valid phone number" },
-    ]);
-  }
+  if (lead.email === undefined && lead.phone === undefined) throw missingIdentity(mapped);
   return lead;
+}
+
+/**
+ * What the webhook checks before it acknowledges: the lead has a valid email or, failing that,
+ * a valid phone — exactly what `normalizeLead` will require. The email is checked first, so the
+ * phone is only parsed when it is the lead's one identifier.
+ */
+export function assertIdentifiable(mapped: MappedFields, options: NormalizeOptions = {}): void {
+  const { email, phone, country } = mapped.values;
+  if (email !== undefined && validEmail(email)) return;
+  const phoneCountry = (countryCodeOf(country) ?? options.defaultCountry) as CountryCode | undefined;
+  if (phone !== undefined && toE164(phone, phoneCountry)) return;
+  throw missingIdentity(mapped);
+}
+
+function missingIdentity({ values }: MappedFields): ValidationError {
+  return new ValidationError("A lead needs a valid email or phone", [
+    { path: "email", message: values.email === undefined ? "missing" : "not a valid email address" },
+    { path: "phone", message: values.phone === undefined ? "missing" : "not a valid phone number" },
+  ]);
+}
+
+function validEmail(raw: string): string | undefined {
+  const email = raw.trim().toLowerCase();
+  return emailSchema.safeParse(email).success ? email : undefined;
+}
+
+/** "gb" and " GB " are GB; a country written out in full is kept as given. */
+function countryCodeOf(raw: string | undefined): string | undefined {
+  const trimmed = raw?.trim();
+  return trimmed && /^[a-z]{2}$/i.test(trimmed) ? trimmed.toUpperCase() : undefined;
 }
 
 export function toE164(raw: string, country?: CountryCode): string | undefined {
   const parsed = parsePhoneNumberFromString(raw, country);
   return parsed?.isValid() ? parsed.number : undefined;
-}
-
-function phoneCountry(leadCountry: string | undefined, fallback: string | undefined): CountryCode | undefined {
-  const candidate = leadCountry && /^[A-Z]{2}$/.test(leadCountry) ? leadCountry : fallback;
-  return candidate as CountryCode | undefined;
 }
 
 function fillNamesFromFullName(lead: NormalizedLead, fullName: string | undefined): void {

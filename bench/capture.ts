@@ -1,0 +1,232 @@
+/**
+ * Capture benchmark: 10,000 signed `form` leads at concurrency 32 against `npm start`, then the
+ * same load against the floor (bench/floor-server.ts). Reports acknowledgements per second,
+ * p50/p99 latency, the time until every lead is stored, duplicates and peak memory, and writes
+ * them to docs/benchmarks.md.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import { performance } from "node:perf_hooks";
+import { ScanCommand } from "@aws-sdk/client-dynamodb";
+import { GetQueueAttributesCommand, GetQueueUrlCommand } from "@aws-sdk/client-sqs";
+import { developmentSecrets, dynamoClient, localTableName, sqsClient } from "@leadflow/local";
+import { Webhook } from "standardwebhooks";
+import { Pool } from "undici";
+import { writeResults } from "./report.ts";
+
+const total = Number(process.env.BENCH_LEADS ?? 10_000);
+const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 32);
+/** Sent first and not measured, to both targets alike, so the JIT has compiled the hot path. */
+const warmup = Number(process.env.BENCH_WARMUP ?? 1_000);
+const secret = developmentSecrets.FORM_SIGNING_SECRET;
+
+interface Prepared {
+  headers: Record<string, string>;
+  body: string;
+}
+
+interface LoadResult {
+  seconds: number;
+  ratePerSecond: number;
+  p50: number;
+  p99: number;
+  max: number;
+  failures: number;
+}
+
+/** `first` numbers the leads, so every lead of a run (warm-up included) is a different person. */
+function prepare(count: number, first = 0): Prepared[] {
+  const run = randomUUID().slice(0, 8);
+  const webhook = new Webhook(secret);
+  return Array.from({ length: count }, (_, offset) => {
+    const index = first + offset;
+    const id = `msg_${run}_${index}`;
+    const now = new Date();
+    const body = JSON.stringify({
+      email: `bench-${run}-${index}@example.com`,
+      first_name: "Bench",
+      last_name: `Lead ${index}`,
+      phone: `+1415${String(2_000_000 + index).padStart(7, "0")}`,
+      company: "Benchmark Inc",
+      utm_source: "bench",
+    });
+    return {
+      headers: {
+        "content-type": "application/json",
+        "webhook-id": id,
+        "webhook-timestamp": String(Math.floor(now.getTime() / 1000)),
+        "webhook-signature": webhook.sign(id, now, body),
+      },
+      body,
+    };
+  });
+}
+
+async function load(origin: string, requests: Prepared[]): Promise<LoadResult> {
+  const pool = new Pool(origin, { connections: concurrency, pipelining: 1 });
+  const latencies = new Float64Array(requests.length);
+  let next = 0;
+  let failures = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < requests.length) {
+        const index = next++;
+        const { headers, body } = requests[index] as Prepared;
+        const sent = performance.now();
+        const response = await pool.request({ origin, path: "/webhooks/form", method: "POST", headers, body });
+        await response.body.dump();
+        latencies[index] = performance.now() - sent;
+        if (response.statusCode !== 202) failures++;
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  await pool.close();
+  const sorted = latencies.sort();
+  const at = (fraction: number) => sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))] as number;
+  return { seconds, ratePerSecond: requests.length / seconds, p50: at(0.5), p99: at(0.99), max: at(1), failures };
+}
+
+/** Starts a server process and resolves with its output once `ready` matches a line. */
+function startProcess(args: string[], ready: RegExp, env: Record<string, string> = {}) {
+  const child = spawn(process.execPath, args, {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  let output = "";
+  return new Promise<{ child: ChildProcess; output: () => string }>((resolve, reject) => {
+    child.once("exit", (code) => reject(new Error(`${args.join(" ")} exited with ${code}`)));
+    child.stdout?.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+      if (ready.test(output)) resolve({ child, output: () => output });
+    });
+  });
+}
+
+function stop(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    child.removeAllListeners("exit");
+    child.once("exit", () => resolve());
+    child.kill("SIGINT");
+  });
+}
+
+/** Peak resident memory of a process and its children, from /proc (Linux). */
+function peakMemoryMB(pid: number): number {
+  const ids = [pid, ...childrenOf(pid)];
+  const kilobytes = ids.map((id) =>
+    Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${id}/status`, "utf8"))?.[1] ?? 0),
+  );
+  return kilobytes.reduce((sum, value) => sum + value, 0) / 1024;
+}
+
+function childrenOf(pid: number): number[] {
+  const direct = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8")
+    .trim()
+    .split(/\s+/)
+    .filter(Boolean)
+    .map(Number);
+  return direct.flatMap((child) => [child, ...childrenOf(child)]);
+}
+
+async function waitUntilStored(banner: string, expected: number, startedAt: number) {
+  const dynamodb = dynamoClient(/DynamoDB\s+(http:\S+)/.exec(banner)?.[1] as string);
+  const sqs = sqsClient(/SQS\s+(http:\S+)/.exec(banner)?.[1] as string);
+  const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: "leadflow-capture" }));
+  let lastCount = -1;
+  for (let emptySince = 0; ; ) {
+    const { Attributes = {} } = await sqs.send(
+      new GetQueueAttributesCommand({
+        QueueUrl,
+        AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+      }),
+    );
+    const pending =
+      Number(Attributes.ApproximateNumberOfMessages) + Number(Attributes.ApproximateNumberOfMessagesNotVisible);
+    if (pending > 0) emptySince = 0;
+    else {
+      const storedAt = performance.now();
+      emptySince ||= storedAt;
+      const leads = await scanLeads(dynamodb);
+      if (leads.length >= expected) return { seconds: (storedAt - startedAt) / 1000, leads };
+      if (storedAt - emptySince > 30_000 || leads.length === lastCount) {
+        throw new Error(`The queue is empty but ${leads.length} of ${expected} leads are stored`);
+      }
+      lastCount = leads.length;
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+async function scanLeads(client: ReturnType<typeof dynamoClient>) {
+  const leads: { email: string; sources: number }[] = [];
+  let ExclusiveStartKey: Record<string, never> | undefined;
+  do {
+    const page = await client.send(
+      new ScanCommand({
+        TableName: localTableName,
+        FilterExpression: "#entity = :lead",
+        ProjectionExpression: "email, sources",
+        ExpressionAttributeNames: { "#entity": "__edb_e__" },
+        ExpressionAttributeValues: { ":lead": { S: "lead" } },
+        ExclusiveStartKey,
+      }),
+    );
+    for (const item of page.Items ?? [])
+      leads.push({ email: item.email?.S ?? "", sources: item.sources?.L?.length ?? 0 });
+    ExclusiveStartKey = page.LastEvaluatedKey as typeof ExclusiveStartKey;
+  } while (ExclusiveStartKey);
+  return leads;
+}
+
+async function benchStack() {
+  const port = String(3300 + Math.floor(Math.random() * 500));
+  const { child, output } = await startProcess(["packages/local/src/main.ts", "--port", port], /Press Ctrl-C/);
+  const origin = `http://127.0.0.1:${port}`;
+  await load(origin, prepare(warmup));
+  await waitUntilStored(output(), warmup, performance.now());
+  const requests = prepare(total, warmup);
+  const startedAt = performance.now();
+  const result = await load(origin, requests);
+  const stored = await waitUntilStored(output(), warmup + total, startedAt);
+  const memoryMB = peakMemoryMB(child.pid as number);
+  await stop(child);
+  const duplicates =
+    stored.leads.reduce((sum, lead) => sum + Math.max(0, lead.sources - 1), 0) +
+    (stored.leads.length - new Set(stored.leads.map((lead) => lead.email)).size);
+  return { ...result, storedSeconds: stored.seconds, stored: stored.leads.length - warmup, duplicates, memoryMB };
+}
+
+async function benchFloor() {
+  const { child, output } = await startProcess(["bench/floor-server.ts"], /floor ready/, {
+    FORM_SIGNING_SECRET: secret,
+  });
+  const origin = /floor ready (\S+)/.exec(output())?.[1] as string;
+  await load(origin, prepare(warmup));
+  const result = await load(origin, prepare(total));
+  const memoryMB = peakMemoryMB(child.pid as number);
+  child.kill("SIGKILL");
+  return { ...result, memoryMB };
+}
+
+console.log(`capture benchmark: ${total} signed form leads (after ${warmup} to warm up), concurrency ${concurrency}`);
+const floor = await benchFloor();
+console.log("floor", floor);
+const stack = await benchStack();
+console.log("stack", stack);
+
+const machine = `${cpus().length} × ${cpus()[0]?.model ?? "unknown CPU"}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${process.platform}`;
+await writeResults("capture", {
+  date: new Date().toISOString().slice(0, 10),
+  machine,
+  command: "npm run bench -- capture",
+  total,
+  warmup,
+  concurrency,
+  floor,
+  stack,
+});

@@ -1,0 +1,12 @@
+/** `npm run bench -- <name>`: runs one benchmark; results go to docs/benchmarks.md. */
+const benchmarks: Record<string, () => Promise<unknown>> = {
+  capture: () => import("./capture.ts"),
+};
+
+const name = process.argv[2];
+const run = name ? benchmarks[name] : undefined;
+if (!run) {
+  console.error(`Usage: npm run bench -- <${Object.keys(benchmarks).join("|")}>`);
+  process.exit(2);
+}
+await run();
