@@ -1,4 +1,5 @@
-import { describe, expect, it } from "vitest";
+import { readFileSync } from "node:fs";
+import { describe, expect, inject, it } from "vitest";
 import { testSecrets } from "../helpers/secrets.ts";
 import { stackClient } from "../helpers/stack-client.ts";
 
@@ -52,3 +53,28 @@ describe("the local stack's read API and probes", () => {
     expect(await errorCode(response)).toBe("not_found");
   });
 });
+
+describe("the local stack's network exposure", () => {
+  it("listens on the loopback interface only: API, DynamoDB and SQS", () => {
+    const stack = inject("stack");
+    for (const url of [stack.url, stack.dynamodbEndpoint, stack.sqsEndpoint]) {
+      const port = Number(new URL(url).port);
+      expect(listeningAddresses(port), url).toEqual(["127.0.0.1"]);
+    }
+  });
+});
+
+/** The local addresses listening on a TCP port, from /proc/net/tcp{,6} (Linux). */
+function listeningAddresses(port: number): string[] {
+  const listening = "0A";
+  const addresses = new Set<string>();
+  for (const file of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    for (const line of readFileSync(file, "utf8").split("\n").slice(1)) {
+      const [, local, , state] = line.trim().split(/\s+/);
+      const [address, portHex] = (local ?? "").split(":");
+      if (state !== listening || Number.parseInt(portHex ?? "", 16) !== port) continue;
+      addresses.add(address === "0100007F" ? "127.0.0.1" : (address ?? ""));
+    }
+  }
+  return [...addresses];
+}

@@ -11,7 +11,7 @@ import {
   CreateQueueCommand,
   GetQueueAttributesCommand,
   GetQueueUrlCommand,
-  QueueNameExists,
+  QueueDoesNotExist,
   SetQueueAttributesCommand,
   SQSClient,
 } from "@aws-sdk/client-sqs";
@@ -105,19 +105,26 @@ export async function ensureQueues(client: SQSClient, timeScale = 1): Promise<Re
 }
 
 async function ensureQueue(client: SQSClient, name: string, attributes: Record<string, string>) {
-  let url: string;
-  try {
-    url = (await client.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }))).QueueUrl as string;
-  } catch (error) {
-    // Kept from an earlier run (--data) with other attributes: bring them up to date.
-    if (!(error instanceof QueueNameExists)) throw error;
-    url = (await client.send(new GetQueueUrlCommand({ QueueName: name }))).QueueUrl as string;
+  let url = await existingQueueUrl(client, name);
+  if (url) {
+    // Kept from an earlier run (--data), perhaps with other attributes (--fast): bring them up to date.
     await client.send(new SetQueueAttributesCommand({ QueueUrl: url, Attributes: attributes }));
+  } else {
+    url = (await client.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }))).QueueUrl as string;
   }
   const { Attributes } = await client.send(
     new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["QueueArn"] }),
   );
   return { url, arn: Attributes?.QueueArn as string };
+}
+
+async function existingQueueUrl(client: SQSClient, name: string): Promise<string | undefined> {
+  try {
+    return (await client.send(new GetQueueUrlCommand({ QueueName: name }))).QueueUrl;
+  } catch (error) {
+    if (error instanceof QueueDoesNotExist) return undefined;
+    throw error;
+  }
 }
 
 function close(server: Server): Promise<void> {

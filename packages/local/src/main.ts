@@ -51,8 +51,15 @@ let stopping = false;
 async function shutdown(signal: string) {
   if (stopping) process.exit(1);
   stopping = true;
-  console.log(`\n${signal}: stopping (finishing the leads already accepted)…`);
-  await stack.stop();
+  console.log(`\n${signal}: stopping (finishing the batches under way)…`);
+  const { unprocessed } = await stack.stop();
+  if (unprocessed > 0) {
+    console.log(
+      values.data
+        ? `${unprocessed} queued messages are kept in ${values.data} and will be processed at the next start.`
+        : `${unprocessed} queued messages are dropped with the in-memory queue (use --data DIR to keep them).`,
+    );
+  }
   console.log("stopped.");
   process.exit(0);
 }

@@ -36,7 +36,11 @@ export interface LocalStack {
   queues: Record<QueueName, QueueLocation>;
   /** Messages waiting or in flight on the work queues (DLQs excluded). */
   pendingMessages(): Promise<number>;
-  stop(): Promise<void>;
+  /**
+   * Stops taking requests, lets the worker finish the batches under way, then stops. Returns how
+   * many messages were still queued: kept in `dataDir` for the next start, or gone when in memory.
+   */
+  stop(): Promise<{ unprocessed: number }>;
 }
 
 const fastTimeScale = 1 / 30;
@@ -94,9 +98,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     pendingMessages,
     async stop() {
       await gateway.close();
-      if (!options.dataDir) await waitUntil(async () => (await pendingMessages()) === 0, 10_000);
       await worker.stop();
+      const unprocessed = await pendingMessages();
       await sqsEmulator.stop();
+      return { unprocessed };
     },
   };
 }
@@ -157,13 +162,4 @@ async function countPending(sqs: SQSClient, queues: Record<QueueName, QueueLocat
     }),
   );
   return counts.reduce((sum, count) => sum + count, 0);
-}
-
-async function waitUntil(condition: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await condition()) return true;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  return false;
 }

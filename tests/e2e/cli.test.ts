@@ -1,0 +1,96 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { formDelivery } from "../helpers/platforms.ts";
+import { testSecrets } from "../helpers/secrets.ts";
+import { waitFor } from "../helpers/stack-client.ts";
+
+const dataDir = mkdtempSync(join(tmpdir(), "leadflow-data-"));
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+/** `npm start` as a user runs it: the real entry point, in its own process. */
+async function npmStart(args: string[]) {
+  const child = spawn(process.execPath, ["packages/local/src/main.ts", "--port", "0", ...args], {
+    env: { ...process.env, ...testSecrets, POWERTOOLS_LOG_LEVEL: "ERROR" },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  let output = "";
+  child.stdout?.on("data", (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  await waitFor(async () => output.includes("Press Ctrl-C to stop."), 30_000, "the banner of npm start");
+  const url = /API\s+(http:\/\/\S+)/.exec(output)?.[1] as string;
+  return { child, url, output: () => output };
+}
+
+function stopWithCtrlC(child: ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => {
+    child.once("exit", (code) => resolve(code));
+    child.kill("SIGINT");
+  });
+}
+
+async function leadsByEmail(url: string, email: string): Promise<unknown[]> {
+  const response = await fetch(`${url}/leads?email=${encodeURIComponent(email)}`, {
+    headers: { "x-api-key": testSecrets.ADMIN_API_KEY },
+  });
+  return ((await response.json()) as { items: unknown[] }).items;
+}
+
+describe("npm start", () => {
+  it("prints what it serves, answers /health, and keeps the table in --data DIR across a Ctrl-C restart", async () => {
+    const email = `restart-${Date.now()}@example.com`;
+    const first = await npmStart(["--data", dataDir]);
+    expect(first.output()).toMatch(/POST \/webhooks\/\{source\}/);
+    expect(first.output()).toContain(`kept in ${dataDir}`);
+    expect((await fetch(`${first.url}/health`)).status).toBe(200);
+
+    const delivery = formDelivery({ email }, { secret: testSecrets.FORM_SIGNING_SECRET });
+    const response = await fetch(`${first.url}${delivery.path}`, {
+      method: "POST",
+      headers: delivery.headers,
+      body: delivery.body,
+    });
+    expect(response.status).toBe(202);
+    await waitFor(async () => (await leadsByEmail(first.url, email)).length === 1, 30_000, "the lead to be stored");
+    expect(await stopWithCtrlC(first.child)).toBe(0);
+    expect(first.output()).toContain("stopped.");
+
+    const second = await npmStart(["--data", dataDir]);
+    try {
+      expect(await leadsByEmail(second.url, email)).toEqual([expect.objectContaining({ email })]);
+    } finally {
+      await stopWithCtrlC(second.child);
+    }
+  });
+
+  it("with --data, processes after a restart what it had acknowledged but not stored before Ctrl-C", async () => {
+    const run = Date.now();
+    const emails = Array.from({ length: 60 }, (_, index) => `queued-${run}-${index}@example.com`);
+    const first = await npmStart(["--data", dataDir]);
+    await Promise.all(
+      emails.map(async (email) => {
+        const delivery = formDelivery({ email }, { secret: testSecrets.FORM_SIGNING_SECRET });
+        const response = await fetch(`${first.url}${delivery.path}`, {
+          method: "POST",
+          headers: delivery.headers,
+          body: delivery.body,
+        });
+        expect(response.status).toBe(202);
+      }),
+    );
+    expect(await stopWithCtrlC(first.child)).toBe(0);
+    // The worker yields while requests arrive, so most of the 60 are still queued at Ctrl-C.
+    expect(first.output()).toMatch(/[1-9]\d* queued messages are kept in /);
+
+    const second = await npmStart(["--data", dataDir, "--fast"]);
+    try {
+      const stored = async () => (await Promise.all(emails.map((email) => leadsByEmail(second.url, email)))).flat();
+      await waitFor(async () => (await stored()).length === emails.length, 60_000, "every acknowledged lead");
+    } finally {
+      await stopWithCtrlC(second.child);
+    }
+  });
+});
