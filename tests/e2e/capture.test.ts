@@ -5,7 +5,8 @@ import { beforeAll, describe, expect, inject, it } from "vitest";
 import { metaGraphControl } from "../helpers/meta-graph.ts";
 import { type Delivery, formDelivery, googleAdsDelivery, graphLead, metaDelivery } from "../helpers/platforms.ts";
 import { testSecrets } from "../helpers/secrets.ts";
-import { inParallel, stackClient } from "../helpers/stack-client.ts";
+import { stackClient } from "../helpers/stack-client.ts";
+import { inParallel } from "../helpers/wait.ts";
 
 const client = stackClient();
 const graph = metaGraphControl(inject("stack").metaGraph);

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { formDelivery } from "../helpers/platforms.ts";
 import { testSecrets } from "../helpers/secrets.ts";
-import { waitFor } from "../helpers/stack-client.ts";
+import { waitFor } from "../helpers/wait.ts";
 
 const dataDir = mkdtempSync(join(tmpdir(), "leadflow-data-"));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));

@@ -4,7 +4,8 @@ import { describe, expect, inject, it } from "vitest";
 import { metaGraphControl } from "../helpers/meta-graph.ts";
 import { graphLead, metaDelivery } from "../helpers/platforms.ts";
 import { testSecrets } from "../helpers/secrets.ts";
-import { stackClient, waitFor } from "../helpers/stack-client.ts";
+import { stackClient } from "../helpers/stack-client.ts";
+import { waitFor } from "../helpers/wait.ts";
 
 const client = stackClient();
 const stack = inject("stack");

@@ -4,6 +4,7 @@ import { sqsClient } from "@leadflow/local";
 import { inject } from "vitest";
 import type { Delivery } from "./platforms.ts";
 import { testSecrets } from "./secrets.ts";
+import { waitFor } from "./wait.ts";
 
 /** Talks to the local stack of the e2e suite over HTTP, as a platform or an admin would. */
 export function stackClient() {
@@ -53,30 +54,4 @@ export function stackClient() {
 
     deadLetterDepth: () => queueDepth(stack.queues.capture.deadLetterUrl),
   };
-}
-
-export async function waitFor(condition: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-/** Runs tasks with at most `limit` in flight. */
-export async function inParallel<T, R>(
-  items: readonly T[],
-  limit: number,
-  task: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const workers = Array.from({ length: limit }, async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await task(items[index] as T);
-    }
-  });
-  await Promise.all(workers);
-  return results;
 }

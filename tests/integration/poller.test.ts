@@ -1,0 +1,98 @@
+import { SendMessageCommand } from "@aws-sdk/client-sqs";
+import { sqsClient, startPoller } from "@leadflow/local";
+import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
+import { describe, expect, inject, it } from "vitest";
+import { freshQueue, queueCounts, receiveAsEvent } from "../helpers/sqs.ts";
+import { waitFor } from "../helpers/wait.ts";
+
+const sqs = sqsClient(inject("emulators").sqs);
+
+/** Queue + DLQ with a redrive policy, as ensureQueues creates them, with short timings. */
+async function queueWithDeadLetters(maxReceiveCount: number) {
+  const deadLetters = await freshQueue(sqs);
+  const queue = await freshQueue(sqs, {
+    VisibilityTimeout: "1",
+    RedrivePolicy: JSON.stringify({ deadLetterTargetArn: deadLetters.arn, maxReceiveCount }),
+  });
+  return { queue, deadLetters };
+}
+
+async function send(queueUrl: string, bodies: string[]) {
+  for (const body of bodies) await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body }));
+}
+
+describe("the local SQS event source", () => {
+  it("hands the handler SQS events in batches, and deletes what it reports as done", async () => {
+    const { queue } = await queueWithDeadLetters(5);
+    await send(queue.url, ["a", "b", "c"]);
+    const events: SQSEvent[] = [];
+    const poller = startPoller({
+      client: sqs,
+      queueUrl: queue.url,
+      queueArn: queue.arn,
+      functionName: "test",
+      batchSize: 10,
+      concurrency: 1,
+      handler: async (event: SQSEvent) => {
+        events.push(event);
+        return { batchItemFailures: [] } satisfies SQSBatchResponse;
+      },
+    });
+    await waitFor(async () => events.flatMap((event) => event.Records).length === 3, 10_000, "three records");
+    await poller.stop();
+    const record = events[0]?.Records[0];
+    expect(record).toMatchObject({ eventSource: "aws:sqs", eventSourceARN: queue.arn, awsRegion: "us-east-1" });
+    expect(record?.attributes.ApproximateReceiveCount).toBe("1");
+    expect(await queueCounts(sqs, queue)).toEqual({ visible: 0, inFlight: 0 });
+  });
+
+  it("redelivers only the batchItemFailures, after the visibility timeout, with a higher receive count", async () => {
+    const { queue } = await queueWithDeadLetters(5);
+    await send(queue.url, ["keep", "retry"]);
+    const seen: { body: string; count: string }[] = [];
+    const poller = startPoller({
+      client: sqs,
+      queueUrl: queue.url,
+      queueArn: queue.arn,
+      functionName: "test",
+      batchSize: 10,
+      concurrency: 1,
+      handler: async (event: SQSEvent) => {
+        const failures = [];
+        for (const record of event.Records) {
+          seen.push({ body: record.body, count: record.attributes.ApproximateReceiveCount });
+          if (record.body === "retry" && record.attributes.ApproximateReceiveCount === "1") {
+            failures.push({ itemIdentifier: record.messageId });
+          }
+        }
+        return { batchItemFailures: failures };
+      },
+    });
+    await waitFor(async () => seen.some((entry) => entry.count === "2"), 10_000, "the failed record to come back");
+    await poller.stop();
+    expect(seen.filter((entry) => entry.body === "keep")).toHaveLength(1);
+    expect(seen.filter((entry) => entry.body === "retry").map((entry) => entry.count)).toEqual(["1", "2"]);
+  });
+
+  it("leaves a whole failed invocation to SQS, which moves it to the DLQ after maxReceiveCount", async () => {
+    const { queue, deadLetters } = await queueWithDeadLetters(2);
+    await send(queue.url, ["poison"]);
+    let invocations = 0;
+    const poller = startPoller({
+      client: sqs,
+      queueUrl: queue.url,
+      queueArn: queue.arn,
+      functionName: "test",
+      batchSize: 10,
+      concurrency: 1,
+      handler: async () => {
+        invocations++;
+        throw new Error("the handler crashed");
+      },
+    });
+    await waitFor(async () => (await queueCounts(sqs, deadLetters)).visible === 1, 15_000, "the DLQ");
+    await poller.stop();
+    expect(invocations).toBe(2);
+    expect((await receiveAsEvent(sqs, deadLetters, 1)).Records[0]?.body).toBe("poison");
+  });
+});
