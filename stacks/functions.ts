@@ -3,6 +3,7 @@ import {
   commonSettings,
   environmentFor,
   type FunctionDefinition,
+  functionDefaults,
   type QueueName,
   type ResourceLocations,
   type SecretName,
@@ -23,9 +24,6 @@ export interface FunctionResources {
   queues: Record<QueueName, MessageQueue>;
   secrets: Record<SecretName, Config.Secret>;
 }
-
-/** For definitions that leave them out. API Gateway gives up on an integration after 30 s. */
-export const functionDefaults = { timeoutSeconds: 10, memoryMB: 1024 } as const;
 
 type Permissions = NonNullable<FunctionProps["permissions"]>;
 

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -14,12 +14,14 @@ afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 async function npmStart(args: string[]) {
   const child = spawn(process.execPath, ["packages/local/src/main.ts", "--port", "0", ...args], {
     env: { ...process.env, ...testSecrets, POWERTOOLS_LOG_LEVEL: "ERROR" },
-    stdio: ["ignore", "pipe", "inherit"],
+    stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
-  child.stdout?.on("data", (chunk: Buffer) => {
+  const collect = (chunk: Buffer) => {
     output += chunk.toString();
-  });
+  };
+  child.stdout?.on("data", collect);
+  child.stderr?.on("data", collect);
   await waitFor(async () => output.includes("Press Ctrl-C to stop."), 30_000, "the banner of npm start");
   const url = /API\s+(http:\/\/\S+)/.exec(output)?.[1] as string;
   return { child, url, output: () => output };
@@ -64,6 +66,16 @@ describe("npm start", () => {
     } finally {
       await stopWithCtrlC(second.child);
     }
+  });
+
+  it("stops answering, loudly, if its queue worker dies: nothing is acknowledged that nobody would store", async () => {
+    const stack = await npmStart([]);
+    const pid = stack.child.pid as number;
+    const [worker] = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).map(Number);
+    const exited = new Promise<number | null>((resolve) => stack.child.once("exit", resolve));
+    process.kill(worker as number, "SIGKILL");
+    expect(await exited).toBe(1);
+    expect(stack.output()).toContain("The queue worker stopped unexpectedly");
   });
 
   it("with --data, processes after a restart what it had acknowledged but not stored before Ctrl-C", async () => {

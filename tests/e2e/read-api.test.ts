@@ -47,6 +47,12 @@ describe("the local stack's read API and probes", () => {
     expect((await client.get("/webhooks/form", {})).status).toBe(404);
   });
 
+  it("answers 400 to a path that is not valid URL encoding", async () => {
+    const response = await client.get("/leads/%E0%A4%A");
+    expect(response.status).toBe(400);
+    expect(await errorCode(response)).toBe("invalid_request");
+  });
+
   it("answers 404 with the error JSON on a route that does not exist", async () => {
     const response = await client.get("/nope", {});
     expect(response.status).toBe(404);

@@ -36,10 +36,6 @@ export function memoryRepository() {
       if (!claims.has(key)) claims.set(key, leadId);
       return claims.get(key) as string;
     },
-    async move(identifier, from, to) {
-      const key = identifierKey(identifier);
-      if (claims.get(key) === from) claims.set(key, to);
-    },
     async getLead(id) {
       const lead = leads.get(id);
       return lead && copy(lead);

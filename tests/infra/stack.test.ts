@@ -4,6 +4,7 @@ import {
   consumers,
   environmentFor,
   type FunctionDefinition,
+  functionDefaults,
   type QueueName,
   queues,
   type ResourceLocations,
@@ -18,7 +19,6 @@ import { App } from "sst/constructs";
 import { initProject } from "sst/project.js";
 import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
 import config from "../../sst.config.ts";
-import { functionDefaults } from "../../stacks/functions.ts";
 
 /**
  * Synthesizes the whole app offline, once, the way `sst deploy` would (but with a fake account:

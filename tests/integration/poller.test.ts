@@ -33,6 +33,7 @@ describe("the local SQS event source", () => {
       functionName: "test",
       batchSize: 10,
       concurrency: 1,
+      timeoutSeconds: 10,
       handler: async (event: SQSEvent) => {
         events.push(event);
         return { batchItemFailures: [] } satisfies SQSBatchResponse;
@@ -57,6 +58,7 @@ describe("the local SQS event source", () => {
       functionName: "test",
       batchSize: 10,
       concurrency: 1,
+      timeoutSeconds: 10,
       handler: async (event: SQSEvent) => {
         const failures = [];
         for (const record of event.Records) {
@@ -85,6 +87,7 @@ describe("the local SQS event source", () => {
       functionName: "test",
       batchSize: 10,
       concurrency: 1,
+      timeoutSeconds: 10,
       handler: async () => {
         invocations++;
         throw new Error("the handler crashed");

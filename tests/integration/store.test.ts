@@ -40,13 +40,11 @@ describe.each(engines)("the lead store on $name", ({ endpoint }) => {
     expect(await store.getLead(lead.id)).toEqual(next);
   });
 
-  it("moves a claim only while the expected lead still owns it", async () => {
+  it("finds a lead by a phone claimed for it, and never re-assigns a claim", async () => {
     const identifier = { kind: "phone" as const, value: `+1646555${String(Date.now()).slice(-4)}` };
-    await store.claim(identifier, "first");
-    await store.move(identifier, "someone-else", "third");
-    expect(await store.claim(identifier, "x")).toBe("first");
-    await store.move(identifier, "first", "second");
-    expect(await store.findLeadIdByPhone(identifier.value)).toBe("second");
+    expect(await store.claim(identifier, "first")).toBe("first");
+    expect(await store.claim(identifier, "second")).toBe("first");
+    expect(await store.findLeadIdByPhone(identifier.value)).toBe("first");
   });
 
   it("records receipts and returns history newest first", async () => {
@@ -87,6 +85,27 @@ describe.each(engines)("the lead store on $name", ({ endpoint }) => {
       const lead = await store.getLead(results[0]?.leadId as string);
       expect(lead?.sources.map((source) => source.source).sort()).toEqual(["form", "google-ads", "meta"]);
       expect(lead).toMatchObject({ firstName: "Ada", company: "Acme", email });
+    }
+  });
+
+  it("never splits an email across two leads when deliveries with overlapping identifiers race", async () => {
+    for (let round = 0; round < 10; round++) {
+      const email = `overlap-${randomUUID()}@example.com`;
+      const phone = `+1415556${String(1000 + round)}`;
+      const deliveries = [
+        capture({ email, phone }, { source: "meta" }),
+        capture({ phone }, { source: "google-ads" }),
+        capture({ email }, { source: "form" }),
+      ];
+      const results = await Promise.all(deliveries.map(ingest));
+      const leads = await Promise.all(
+        [...new Set(results.map((result) => result.leadId))].map((id) => store.getLead(id)),
+      );
+      const holdingEmail = leads.filter((lead) => lead?.emails.includes(email)).map((lead) => lead?.id);
+      expect(holdingEmail).toEqual([await store.findLeadIdByEmail(email)]);
+      const holdingPhone = leads.filter((lead) => lead?.phones.includes(phone)).map((lead) => lead?.id);
+      expect(holdingPhone).toEqual([await store.findLeadIdByPhone(phone)]);
+      expect(leads.flatMap((lead) => lead?.sources ?? [])).toHaveLength(3);
     }
   });
 

@@ -28,6 +28,10 @@ function receive(delivery: { path: string; headers: Record<string, string>; body
   return inbound.receive(delivery.path.replace("/webhooks/", ""), request);
 }
 
+function statusOf(code: string): number {
+  return code === "invalid_body" ? 400 : code === "validation_failed" ? 422 : 0;
+}
+
 function errorOf(action: () => unknown): LeadflowError {
   try {
     action();
@@ -76,6 +80,34 @@ describe("form deliveries", () => {
     expect(receive(delivery).messages[0]).toMatchObject({
       fields: { custom: { "address.city": "Lyon", tags: "a, b" } },
     });
+  });
+
+  it("keeps a list of objects as JSON text rather than dropping it", () => {
+    const answers = [{ question: "Budget?", answer: "10k" }];
+    const delivery = formDelivery({ email: "a@example.com", answers }, { secret });
+    expect(receive(delivery).messages[0]).toMatchObject({ fields: { custom: { answers: JSON.stringify(answers) } } });
+  });
+
+  it("refuses with 422 what no real form sends: deep nesting, thousands of fields, huge names, huge ids", () => {
+    const nested = `${'{"a":'.repeat(20_000)}{}${"}".repeat(20_000)}`;
+    const deep = signedDelivery(`{"email":"a@example.com","nested":${nested}}`, "application/json", { secret });
+    expect([400, 422]).toContain(statusOf(errorOf(() => receive(deep)).code));
+    const tooDeep = formDelivery(
+      { email: "a@example.com", a: { b: { c: { d: { e: { f: { g: { h: { i: "x" } } } } } } } } },
+      { secret },
+    );
+    expect(errorOf(() => receive(tooDeep)).code).toBe("validation_failed");
+    const many = Object.fromEntries(Array.from({ length: 501 }, (_, index) => [`field${index}`, "x"]));
+    expect(errorOf(() => receive(formDelivery({ email: "a@example.com", ...many }, { secret }))).code).toBe(
+      "validation_failed",
+    );
+    const longName = formDelivery(
+      { email: "a@example.com", ["n".repeat(300)]: "x" },
+      { secret, encoding: "urlencoded" },
+    );
+    expect(errorOf(() => receive(longName)).code).toBe("validation_failed");
+    const longId = formDelivery({ email: "a@example.com" }, { secret, id: "x".repeat(600) });
+    expect(errorOf(() => receive(longId)).code).toBe("validation_failed");
   });
 
   it("applies the source's own field names", () => {

@@ -118,12 +118,12 @@ describe("identity resolution", () => {
     expect(identity).toEqual({ leadId: "winner", isNew: false, conflicts: [] });
   });
 
-  it("hands over identifiers already claimed when it loses the race on a later one", async () => {
+  it("keeps its new lead and reports the conflict when another new lead claimed a later identifier first", async () => {
     const memory = memoryRepository();
     const racing = {
       ...memory.repository,
       async findOwners() {
-        await memory.repository.claim({ kind: "phone", value: "+14155550132" }, "winner");
+        await memory.repository.claim({ kind: "phone", value: "+14155550132" }, "phone-only-lead");
         return new Map<string, string>();
       },
     };
@@ -131,9 +131,42 @@ describe("identity resolution", () => {
       { kind: "email" as const, value: "ada@example.com" },
       { kind: "phone" as const, value: "+14155550132" },
     ];
-    const identity = await resolveIdentity(racing, identifiers, () => "loser");
-    expect(identity.leadId).toBe("winner");
-    expect(memory.claims.get("email:ada@example.com")).toBe("winner");
+    const identity = await resolveIdentity(racing, identifiers, () => "minted");
+    expect(identity).toEqual({
+      leadId: "minted",
+      isNew: true,
+      conflicts: [{ kind: "phone", value: "+14155550132", ownerLeadId: "phone-only-lead" }],
+    });
+    expect(memory.claims.get("phone:+14155550132")).toBe("phone-only-lead");
+  });
+
+  it("ends three racing deliveries (email+phone, phone, email), in any order, with each identifier on one lead", async () => {
+    const orders = [
+      [0, 1, 2],
+      [0, 2, 1],
+      [1, 0, 2],
+      [1, 2, 0],
+      [2, 0, 1],
+      [2, 1, 0],
+    ];
+    for (const order of orders) {
+      const memory = memoryRepository();
+      const ingest = ingester(memory.repository);
+      const deliveries = [
+        capture({ email: "e@example.com", phone: "+14155550132" }, { source: "meta" }),
+        capture({ email: undefined, phone: "+14155550132" }, { source: "google-ads" }),
+        capture({ email: "e@example.com" }, { source: "form" }),
+      ];
+      await Promise.all(order.map((index) => ingest(deliveries[index] as Capture)));
+      const leads = [...memory.leads.values()];
+      expect(leads.filter((lead) => lead.emails.includes("e@example.com")).map((lead) => lead.id)).toEqual([
+        memory.claims.get("email:e@example.com"),
+      ]);
+      expect(leads.filter((lead) => lead.phones.includes("+14155550132")).map((lead) => lead.id)).toEqual([
+        memory.claims.get("phone:+14155550132"),
+      ]);
+      expect(leads.flatMap((lead) => lead.sources)).toHaveLength(3);
+    }
   });
 
   it("reports an identifier owned by another existing lead and leaves it there", async () => {

@@ -33,39 +33,54 @@ describe("request activity (gateway side)", () => {
 });
 
 describe("ingestion gate (worker side)", () => {
-  it("lets every poll through at once while the API is idle", async () => {
-    const gate = ingestionGate(500);
-    const start = Date.now();
-    await gate.pass();
-    await gate.pass();
-    await gate.pass();
-    expect(Date.now() - start).toBe(0);
+  it("lets every batch run at once while the API is idle", async () => {
+    const gate = ingestionGate();
+    const leaves = await Promise.all([gate.enter(), gate.enter(), gate.enter()]);
+    expect(leaves).toHaveLength(3);
   });
 
-  it("lets one poll through per interval while the API is busy, and all as soon as it is idle", async () => {
-    const gate = ingestionGate(500);
-    await gate.pass();
+  it("runs one batch at a time while the API is busy, each followed by a rest as long as itself", async () => {
+    const gate = ingestionGate();
     gate.setBusy(true);
-    let passed = 0;
-    for (let poller = 0; poller < 3; poller++) void gate.pass().then(() => passed++);
-    await vi.advanceTimersByTimeAsync(499);
-    expect(passed).toBe(0);
-    await vi.advanceTimersByTimeAsync(1);
-    expect(passed).toBe(1);
-    await vi.advanceTimersByTimeAsync(500);
-    expect(passed).toBe(2);
-    gate.setBusy(false);
+    const started: number[] = [];
+    const batch = async (index: number) => {
+      const leave = await gate.enter();
+      started.push(index);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      leave();
+    };
+    const batches = [batch(0), batch(1), batch(2)];
     await vi.advanceTimersByTimeAsync(0);
-    expect(passed).toBe(3);
+    expect(started).toEqual([0]);
+    await vi.advanceTimersByTimeAsync(199);
+    expect(started).toEqual([0]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(started).toEqual([0, 1]);
+    gate.setBusy(false);
+    await vi.advanceTimersByTimeAsync(101);
+    expect(started).toEqual([0, 1, 2]);
+    await vi.advanceTimersByTimeAsync(100);
+    await Promise.all(batches);
   });
 
-  it("gives way to a stopping poller", async () => {
-    const gate = ingestionGate(500);
-    await gate.pass();
+  it("never stops ingestion under sustained load", async () => {
+    const gate = ingestionGate();
     gate.setBusy(true);
-    const stopping = new AbortController();
-    const waiting = gate.pass(stopping.signal);
-    stopping.abort();
-    await expect(waiting).resolves.toBeUndefined();
+    let done = 0;
+    const work = async () => {
+      for (;;) {
+        const leave = await gate.enter();
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        done++;
+        leave();
+        if (done >= 10) return;
+      }
+    };
+    const pollers = [work(), work(), work(), work()];
+    await vi.advanceTimersByTimeAsync(10 * 100);
+    expect(done).toBeGreaterThanOrEqual(10);
+    gate.setBusy(false);
+    await vi.advanceTimersByTimeAsync(1000);
+    await Promise.all(pollers);
   });
 });

@@ -5,7 +5,7 @@ import {
   SendMessageBatchCommand,
   SendMessageCommand,
 } from "@aws-sdk/client-sqs";
-import { LeadflowError } from "@leadflow/core";
+import { LeadflowError, PayloadTooLargeError } from "@leadflow/core";
 import { environmentNames } from "@leadflow/manifest";
 import middy from "@middy/core";
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
@@ -126,20 +126,35 @@ function failureAttributes(record: SQSRecord, error: unknown, attempt: number): 
   };
 }
 
-/** Sends messages to a queue (batches of 10). Throws unless every message was accepted. */
+/** SQS's classic message limit: the one every queue honours, whatever its MaximumMessageSize. */
+const maxMessageBytes = 256 * 1024;
+
+/**
+ * Sends messages to a queue (batches of 10). Throws unless every message was accepted; a message
+ * over the SQS limit is the sender's input being too large (413), refused before anything is sent.
+ */
 export function queueSender(queueUrl: string) {
   return async (messages: readonly unknown[]): Promise<void> => {
+    const bodies = messages.map(serializeWithinLimit);
     const sqs = clients.sqs();
-    if (messages.length === 1) {
-      await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(messages[0]) }));
+    if (bodies.length === 1) {
+      await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: bodies[0] }));
       return;
     }
-    for (let start = 0; start < messages.length; start += 10) {
-      const entries = messages
-        .slice(start, start + 10)
-        .map((message, index) => ({ Id: String(index), MessageBody: JSON.stringify(message) }));
+    for (let start = 0; start < bodies.length; start += 10) {
+      const entries = bodies.slice(start, start + 10).map((MessageBody, index) => ({ Id: String(index), MessageBody }));
       const result = await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }));
       if (result.Failed?.length) throw new Error(`SQS refused ${result.Failed.length} of ${entries.length} messages`);
     }
   };
+}
+
+function serializeWithinLimit(message: unknown): string {
+  const body = JSON.stringify(message);
+  if (Buffer.byteLength(body) > maxMessageBytes) {
+    throw new PayloadTooLargeError(`The lead is over ${maxMessageBytes / 1024} KB once queued`, {
+      limitBytes: maxMessageBytes,
+    });
+  }
+  return body;
 }

@@ -80,18 +80,15 @@ export interface QueueLocation {
   deadLetterUrl: string;
 }
 
-/**
- * Creates every queue of the manifest with its DLQ and redrive policy. `timeScale` below 1
- * (the `--fast` mode) shortens visibility timeouts so retries play out in seconds.
- */
-export async function ensureQueues(client: SQSClient, timeScale = 1): Promise<Record<QueueName, QueueLocation>> {
+/** Creates every queue of the manifest with its DLQ and redrive policy, as the stack deploys them. */
+export async function ensureQueues(client: SQSClient): Promise<Record<QueueName, QueueLocation>> {
   const entries = await Promise.all(
     (Object.entries(queues) as [QueueName, QueueDefinition][]).map(async ([name, definition]) => {
       const deadLetter = await ensureQueue(client, `${queueNamePrefix}${name}-dlq`, {
         MessageRetentionPeriod: String(definition.deadLetterRetentionSeconds),
       });
       const main = await ensureQueue(client, `${queueNamePrefix}${name}`, {
-        VisibilityTimeout: String(Math.max(1, Math.round(definition.visibilityTimeoutSeconds * timeScale))),
+        VisibilityTimeout: String(definition.visibilityTimeoutSeconds),
         MessageRetentionPeriod: String(definition.retentionSeconds),
         RedrivePolicy: JSON.stringify({
           deadLetterTargetArn: deadLetter.arn,

@@ -11,6 +11,7 @@ export interface GatewayRoute {
   routeKey: string;
   functionName: string;
   handler: LambdaHandler;
+  timeoutSeconds: number;
 }
 
 /** API Gateway HTTP APIs refuse bodies over 10 MB themselves. */
@@ -80,11 +81,14 @@ async function handle(routes: readonly CompiledRoute[], request: IncomingMessage
   const body = await readBody(request);
   if (body === undefined) return send(response, errorResult(413, "payload_too_large", "Request entity too large"));
   if (!match) return send(response, errorResult(404, "not_found", `No route for ${method} ${url.pathname}`));
+  if (match === "malformed")
+    return send(response, errorResult(400, "invalid_request", "The path is not valid URL encoding"));
 
   const event = toEvent(request, url, body, match.route.routeKey, match.pathParameters);
-  const result = (await match.route.handler(event, lambdaContext(match.route.functionName))) as
-    | APIGatewayProxyStructuredResultV2
-    | string;
+  const result = (await match.route.handler(
+    event,
+    lambdaContext(match.route.functionName, match.route.timeoutSeconds),
+  )) as APIGatewayProxyStructuredResultV2 | string;
   send(
     response,
     typeof result === "string" ? { statusCode: 200, body: result } : result,
@@ -107,10 +111,12 @@ function findRoute(routes: readonly CompiledRoute[], method: string, path: strin
     if (route.method !== method) continue;
     const found = route.pattern.exec(path);
     if (!found) continue;
-    const pathParameters = Object.fromEntries(
-      route.parameterNames.map((name, index) => [name, decodeURIComponent(found[index + 1] as string)]),
-    );
-    return { route, pathParameters };
+    try {
+      const values = route.parameterNames.map((name, index) => [name, decodeURIComponent(found[index + 1] as string)]);
+      return { route, pathParameters: Object.fromEntries(values) as Record<string, string> };
+    } catch {
+      return "malformed" as const;
+    }
   }
   return undefined;
 }

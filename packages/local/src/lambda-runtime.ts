@@ -27,7 +27,7 @@ export function functionNameOf(handlerPath: string): string {
 }
 
 /** The Lambda context object handed to every local invocation. */
-export function lambdaContext(functionName: string, timeoutSeconds = 30): Context {
+export function lambdaContext(functionName: string, timeoutSeconds: number): Context {
   const deadline = Date.now() + timeoutSeconds * 1000;
   return {
     awsRequestId: randomUUID(),

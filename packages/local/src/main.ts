@@ -64,4 +64,8 @@ async function shutdown(signal: string) {
   process.exit(0);
 }
 process.on("SIGINT", () => void shutdown("SIGINT"));
+void stack.failed.then((error) => {
+  console.error(`\n${error.message}`);
+  process.exit(1);
+});
 process.on("SIGTERM", () => void shutdown("SIGTERM"));

@@ -13,9 +13,9 @@ export interface PollerOptions {
   batchSize: number;
   /** Batches handled at once, like the concurrent pollers of Lambda's event source mapping. */
   concurrency: number;
-  timeoutSeconds?: number;
-  /** Awaited before each receive: lets the poller hold back (see yielding.ts). */
-  beforeReceive?: (signal: AbortSignal) => Promise<void>;
+  timeoutSeconds: number;
+  /** Taken around each batch: lets the API go first (see yielding.ts). */
+  gate?: { enter(): Promise<() => void> };
 }
 
 /**
@@ -38,8 +38,6 @@ export function startPoller(options: PollerOptions) {
 async function pollUntilStopped(options: PollerOptions, signal: AbortSignal): Promise<void> {
   const { client, queueUrl, batchSize } = options;
   while (!signal.aborted) {
-    await options.beforeReceive?.(signal);
-    if (signal.aborted) return;
     let messages: Message[];
     try {
       const received = await client.send(
@@ -59,7 +57,16 @@ async function pollUntilStopped(options: PollerOptions, signal: AbortSignal): Pr
       await new Promise((resolve) => setTimeout(resolve, 1000));
       continue;
     }
-    if (messages.length > 0) await deliver(options, messages);
+    if (messages.length === 0) continue;
+    const leave = await options.gate?.enter();
+    try {
+      await deliver(options, messages);
+    } catch (error) {
+      // What was not deleted comes back after its visibility timeout; the loop goes on.
+      console.error(`poller ${options.functionName}: delivery failed`, (error as Error).message);
+    } finally {
+      leave?.();
+    }
   }
 }
 

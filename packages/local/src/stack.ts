@@ -2,7 +2,14 @@ import { type ChildProcess, fork } from "node:child_process";
 import { setPriority } from "node:os";
 import { join } from "node:path";
 import { GetQueueAttributesCommand, type SQSClient } from "@aws-sdk/client-sqs";
-import { environmentFor, type QueueName, routes, secretNames } from "@leadflow/manifest";
+import {
+  environmentFor,
+  type FunctionDefinition,
+  functionDefaults,
+  type QueueName,
+  routes,
+  secretNames,
+} from "@leadflow/manifest";
 import { developmentSecrets, localRegion, localTableName } from "./development.ts";
 import { ensureQueues, localCredentials, type QueueLocation, sqsClient, startSqs } from "./emulators.ts";
 import { startGateway } from "./gateway.ts";
@@ -16,7 +23,7 @@ export interface LocalStackOptions {
   port?: number;
   /** Keep the table and queues here across restarts; in memory when absent. */
   dataDir?: string;
-  /** Scale retry delays and visibility timeouts down so retries play out in seconds. */
+  /** Scale retry delays down (30 s becomes 1 s) so retries play out in seconds. */
   fast?: boolean;
   /** Settings and secrets for the handlers, over the environment and the development defaults. */
   environment?: Record<string, string>;
@@ -34,6 +41,8 @@ export interface LocalStack {
   endpoints: { dynamodb: string; sqs: string };
   tableName: string;
   queues: Record<QueueName, QueueLocation>;
+  /** Settles if the queue worker dies: the gateway is then closed, so nothing more is acknowledged. */
+  failed: Promise<Error>;
   /** Messages waiting or in flight on the work queues (DLQs excluded). */
   pendingMessages(): Promise<number>;
   /**
@@ -51,12 +60,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const timeScale = options.fast ? fastTimeScale : 1;
   const sqsEmulator = await startSqs(options.dataDir);
   const sqs = sqsClient(sqsEmulator.endpoint);
-  const queues = await ensureQueues(sqs, timeScale);
+  const queues = await ensureQueues(sqs);
 
   // The queue worker yields to API requests; it starts after the gateway, hence the late binding.
   let tellWorker: ((message: WorkerMessage) => void) | undefined;
   const activity = requestActivity((busy) => tellWorker?.({ type: busy ? "busy" : "idle" }));
-  const gateway = await startGateway(options.port ?? Number(process.env.PORT ?? 3000), activity);
+  const gateway = await startGateway(options.port ?? Number(process.env.PORT || 3000), activity);
   const metaGraphUrl = options.environment?.META_GRAPH_URL ?? process.env.META_GRAPH_URL;
   if (!metaGraphUrl) gateway.mount(metaGraphStandInPath, metaGraphStandIn());
   const environment = handlerEnvironment(sqsEmulator.endpoint, {
@@ -79,14 +88,25 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   for (const route of Object.values(routes)) Object.assign(process.env, environmentFor(route, resources));
 
   const gatewayRoutes = await Promise.all(
-    Object.entries(routes).map(async ([routeKey, route]) => ({
+    Object.entries(routes).map(async ([routeKey, route]: [string, FunctionDefinition]) => ({
       routeKey,
       functionName: functionNameOf(route.handler),
       handler: await loadHandler(route.handler),
+      timeoutSeconds: route.timeoutSeconds ?? functionDefaults.timeoutSeconds,
     })),
   );
   gateway.serve(gatewayRoutes);
   const pendingMessages = () => countPending(sqs, queues);
+  let stopping = false;
+  // Acknowledging leads nobody will store is the one thing not to do: if the worker dies, the
+  // gateway stops answering and `failed` settles.
+  const failed = new Promise<Error>((resolve) => {
+    worker.process.once("exit", (code) => {
+      if (stopping) return;
+      void gateway.close();
+      resolve(new Error(`The queue worker stopped unexpectedly (exit code ${code}); the API is closed.`));
+    });
+  });
 
   return {
     url: gateway.url,
@@ -96,7 +116,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     tableName: localTableName,
     queues,
     pendingMessages,
+    failed,
     async stop() {
+      stopping = true;
       await gateway.close();
       await worker.stop();
       const unprocessed = await pendingMessages();

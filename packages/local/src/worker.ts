@@ -3,7 +3,7 @@
  * acknowledgements keep the CPU they need: dynalite, and one poller per queue consumer. While
  * the API is busy the pollers yield (see yielding.ts).
  */
-import { consumers, environmentFor, environmentNames } from "@leadflow/manifest";
+import { consumers, environmentFor, environmentNames, functionDefaults } from "@leadflow/manifest";
 import { dynamoClient, ensureTable, sqsClient, startDynamo } from "./emulators.ts";
 import { functionNameOf, loadHandler } from "./lambda-runtime.ts";
 import { startPoller } from "./poller.ts";
@@ -39,8 +39,8 @@ for (const consumer of Object.values(consumers)) {
       handler: await loadHandler(consumer.handler),
       batchSize: consumer.batchSize,
       concurrency: options.concurrency,
-      timeoutSeconds: consumer.timeoutSeconds,
-      beforeReceive: gate.pass,
+      timeoutSeconds: consumer.timeoutSeconds ?? functionDefaults.timeoutSeconds,
+      gate,
     }),
   );
 }

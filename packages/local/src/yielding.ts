@@ -1,8 +1,8 @@
 /**
  * On one machine the API and the queue workers share the CPU; the acknowledgement is what
  * platforms see, so the workers yield to it. The gateway reports when it is answering requests,
- * and while it is, each worker lets one batch through per interval instead of polling freely:
- * ingestion slows down under a burst but never stops.
+ * and while it is, the worker runs one batch at a time and rests between batches: ingestion slows
+ * down under load but never stops.
  */
 
 /** Gateway side: signals busy on the first request, idle once none has been under way for `settleMs`. */
@@ -29,32 +29,31 @@ export function requestActivity(onChange: (busy: boolean) => void, settleMs = 20
   };
 }
 
-/** Worker side: `pass()` resolves at once while the API is idle, and once per `busyIntervalMs` while busy. */
-export function ingestionGate(busyIntervalMs = 500) {
+/**
+ * Worker side. While the API is idle, batches run freely, as many at once as there are pollers.
+ * While it is busy, they run one at a time, each followed by a rest as long as itself: ingestion
+ * goes on at about half the pace of one poller, and the rest of the CPU is left to the API.
+ */
+export function ingestionGate() {
   let busy = false;
-  let lastPass = 0;
-  const sleepers = new Set<() => void>();
+  let turn: Promise<void> = Promise.resolve();
   return {
     setBusy(value: boolean): void {
       busy = value;
-      if (!busy) for (const wake of sleepers) wake();
     },
-    async pass(signal?: AbortSignal): Promise<void> {
-      for (;;) {
-        const wait = lastPass + busyIntervalMs - Date.now();
-        if (!busy || wait <= 0 || signal?.aborted) break;
-        await new Promise<void>((resolve) => {
-          const wake = () => {
-            clearTimeout(timer);
-            sleepers.delete(wake);
-            resolve();
-          };
-          const timer = setTimeout(wake, wait);
-          sleepers.add(wake);
-          signal?.addEventListener("abort", wake, { once: true });
-        });
-      }
-      lastPass = Date.now();
+    /** Waits for this batch's turn; the returned function ends it. */
+    async enter(): Promise<() => void> {
+      if (!busy) return () => undefined;
+      const previous = turn;
+      let leave: () => void = () => undefined;
+      turn = new Promise<void>((resolve) => {
+        leave = resolve;
+      });
+      await previous;
+      const started = Date.now();
+      return () => {
+        setTimeout(leave, busy ? Date.now() - started : 0);
+      };
     },
   };
 }

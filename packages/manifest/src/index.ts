@@ -46,6 +46,9 @@ export interface FunctionDefinition {
   memoryMB?: number;
 }
 
+/** For definitions that leave them out. API Gateway gives up on an integration after 30 s. */
+export const functionDefaults = { timeoutSeconds: 10, memoryMB: 1024 } as const;
+
 export interface ConsumerDefinition extends FunctionDefinition {
   queue: QueueName;
   batchSize: number;

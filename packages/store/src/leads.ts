@@ -40,14 +40,6 @@ export function createLeadStore({ client, tableName, now = () => new Date().toIS
       return ownerOf(entities, identifier);
     },
 
-    async move(identifier, from, to) {
-      await identity
-        .patch(identifier)
-        .set({ leadId: to, claimedAt: now() })
-        .where((attributes, { eq }) => eq(attributes.leadId, from))
-        .go(rejectQuietly);
-    },
-
     async getLead(id) {
       const { data } = await lead.get({ leadId: id }).go({ consistent: true });
       if (!data) return undefined;

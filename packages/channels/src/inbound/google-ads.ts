@@ -1,4 +1,10 @@
-import { assertIdentifiable, secretsMatch, UnauthorizedError, ValidationError } from "@leadflow/core";
+import {
+  assertIdentifiable,
+  maxPlatformLeadIdLength,
+  secretsMatch,
+  UnauthorizedError,
+  ValidationError,
+} from "@leadflow/core";
 import { z } from "zod";
 import type { Acceptance, AdapterContext } from "./adapter.ts";
 import { parseJsonBody } from "./request.ts";
@@ -7,7 +13,7 @@ const id = z.union([z.string(), z.number()]).transform(String);
 
 /** Google Ads lead form webhook (api_version 1.0). */
 const GoogleLeadSchema = z.object({
-  lead_id: z.string().min(1).max(512),
+  lead_id: z.string().min(1).max(maxPlatformLeadIdLength),
   user_column_data: z
     .array(
       z.object({

@@ -1,4 +1,10 @@
-import { ForbiddenError, type NormalizedLead, secretsMatch, ValidationError } from "@leadflow/core";
+import {
+  ForbiddenError,
+  maxPlatformLeadIdLength,
+  type NormalizedLead,
+  secretsMatch,
+  ValidationError,
+} from "@leadflow/core";
 import { z } from "zod";
 import type { Acceptance, AdapterContext } from "./adapter.ts";
 import type { MetaLeadRef } from "./messages.ts";
@@ -7,7 +13,7 @@ import { parseJsonBody, type WebhookRequest } from "./request.ts";
 import { verifyMetaSignature } from "./signatures.ts";
 import { leadFromFields, type Source } from "./sources.ts";
 
-const id = z.union([z.string().min(1), z.number()]).transform(String);
+const id = z.union([z.string().min(1).max(maxPlatformLeadIdLength), z.number()]).transform(String);
 
 const LeadgenChangeSchema = z.object({
   leadgen_id: id,

@@ -1,4 +1,4 @@
-import { InvalidBodyError, UnsupportedMediaTypeError } from "@leadflow/core";
+import { InvalidBodyError, UnsupportedMediaTypeError, ValidationError } from "@leadflow/core";
 
 /** A webhook delivery as the platform sent it: raw bytes, so signatures can be checked. */
 export interface WebhookRequest {
@@ -21,36 +21,70 @@ export function parseJsonBody(request: WebhookRequest): unknown {
   }
 }
 
+/** What a form may send: enough for any real form, bounded so no body can blow up a message. */
+export const formLimits = { fields: 500, nameLength: 256, depth: 8 } as const;
+
 /** A form's fields as flat strings, from JSON or `application/x-www-form-urlencoded`. */
 export function parseFormFields(request: WebhookRequest): Record<string, string> {
   const contentType = (request.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
   if (contentType === "application/x-www-form-urlencoded") {
-    const fields: Record<string, string> = {};
-    for (const [name, value] of new URLSearchParams(request.body.toString("utf8"))) {
-      fields[name] = fields[name] === undefined ? value : `${fields[name]}, ${value}`;
-    }
-    return fields;
+    const fields = new FlatFields();
+    for (const [name, value] of new URLSearchParams(request.body.toString("utf8"))) fields.add(name, value);
+    return fields.values;
   }
   if (contentType === "application/json" || contentType.endsWith("+json")) {
     const body = parseJsonBody(request);
     if (!isRecord(body)) throw new InvalidBodyError("The JSON body must be an object of fields");
-    return flattenFields(body);
+    return flattenInto(new FlatFields(), body, "", 1).values;
   }
   throw new UnsupportedMediaTypeError("Send application/json or application/x-www-form-urlencoded", {
     contentType: contentType || null,
   });
 }
 
-/** `{ "address": { "city": "Lyon" } }` becomes `{ "address.city": "Lyon" }`; lists are joined. */
-function flattenFields(body: Record<string, unknown>, prefix = "", into: Record<string, string> = {}) {
+/** Fields by name; a repeated name keeps every value, joined. Refuses what is over the limits. */
+class FlatFields {
+  readonly values: Record<string, string> = {};
+  #count = 0;
+
+  add(name: string, value: string): void {
+    if (name.length > formLimits.nameLength) {
+      throw new ValidationError(`Field names are limited to ${formLimits.nameLength} characters`, [
+        { path: `${name.slice(0, 40)}…`, message: "name too long" },
+      ]);
+    }
+    const existing = this.values[name];
+    if (existing === undefined && ++this.#count > formLimits.fields) {
+      throw new ValidationError(`A form is limited to ${formLimits.fields} fields`, [
+        { path: "", message: "too many fields" },
+      ]);
+    }
+    this.values[name] = existing === undefined ? value : `${existing}, ${value}`;
+  }
+}
+
+/**
+ * `{ "address": { "city": "Lyon" } }` becomes `{ "address.city": "Lyon" }`; a list of plain values
+ * is joined, any other list kept as JSON text.
+ */
+function flattenInto(fields: FlatFields, body: Record<string, unknown>, prefix: string, depth: number): FlatFields {
+  if (depth > formLimits.depth) {
+    throw new ValidationError(`Fields nest at most ${formLimits.depth} levels deep`, [
+      { path: prefix, message: "too deep" },
+    ]);
+  }
   for (const [name, value] of Object.entries(body)) {
     const key = prefix + name;
     if (value === null || value === undefined) continue;
-    if (isRecord(value)) flattenFields(value, `${key}.`, into);
-    else if (Array.isArray(value)) into[key] = value.map(String).join(", ");
-    else into[key] = String(value);
+    if (isRecord(value)) flattenInto(fields, value, `${key}.`, depth + 1);
+    else if (Array.isArray(value)) fields.add(key, value.every(isPlain) ? value.join(", ") : JSON.stringify(value));
+    else fields.add(key, String(value));
   }
-  return into;
+  return fields;
+}
+
+function isPlain(value: unknown): boolean {
+  return value === null || typeof value !== "object";
 }
 
 function keepUnsafeIntegersExact(_key: string, value: unknown, context?: { source?: string }): unknown {

@@ -7,21 +7,19 @@ export interface Identifier {
 }
 
 /**
- * Uniqueness claims on emails and phones. Each claim is one item written with a condition, so
- * two workers racing for the same new email end with one owner.
+ * Uniqueness claims on emails and phones. Each claim is one item written once, with a condition,
+ * and never changed: two workers racing for the same new email end with one owner.
  */
 export interface IdentityClaims {
   /** The lead that owns each identifier, for those already claimed. */
   findOwners(identifiers: readonly Identifier[]): Promise<Map<string, string>>;
   /** Claims the identifier for `leadId` unless already claimed; returns the owner either way. */
   claim(identifier: Identifier, leadId: string): Promise<string>;
-  /** Moves a claim from one lead to another, only if `from` still owns it. */
-  move(identifier: Identifier, from: string, to: string): Promise<void>;
 }
 
 export interface ResolvedIdentity {
   leadId: string;
-  /** The id was minted here and every identifier claimed for it: the lead is most likely not stored yet. */
+  /** The id was minted here: the lead is most likely not stored yet. */
   isNew: boolean;
   /** Identifiers of this capture that already belong to another lead; left where they are. */
   conflicts: IdentityConflict[];
@@ -40,10 +38,12 @@ export function identifiersOf(lead: Pick<NormalizedLead, "email" | "phone">): Id
 }
 
 /**
- * The same email or phone is the same lead. Joins the lead that owns any of the identifiers,
- * or claims them all for a new id. Losing a race for a new lead's identifier means another
- * worker is creating the same person: this capture joins that lead and hands over what it
- * had already claimed.
+ * The same email or phone is the same lead. A capture joins the lead that owns any of its
+ * identifiers (the email first). A person never seen gets a new lead, anchored by the claim on
+ * its first identifier: whoever writes that claim first decides the lead's id, and a loser joins
+ * the winner. The other identifiers are then claimed for the lead; one that another lead already
+ * owns stays there and is reported as a conflict. Claims never move, so no race can leave two
+ * leads believing they own one email.
  */
 export async function resolveIdentity(
   claims: IdentityClaims,
@@ -51,27 +51,20 @@ export async function resolveIdentity(
   newLeadId: () => string,
 ): Promise<ResolvedIdentity> {
   const owners = await claims.findOwners(identifiers);
-  const existing = identifiers.map((identifier) => owners.get(identifierKey(identifier))).find(Boolean);
-  let leadId = existing ?? newLeadId();
-  let isNew = existing === undefined;
-  const claimedHere: Identifier[] = [];
-  const conflicts: IdentityConflict[] = [];
+  let leadId = identifiers.map((identifier) => owners.get(identifierKey(identifier))).find(Boolean);
+  let isNew = false;
+  const [anchor] = identifiers;
+  if (leadId === undefined && anchor) {
+    const minted = newLeadId();
+    leadId = await claims.claim(anchor, minted);
+    isNew = leadId === minted;
+    owners.set(identifierKey(anchor), leadId);
+  }
+  if (leadId === undefined) throw new Error("A capture without an email or phone cannot be resolved");
 
+  const conflicts: IdentityConflict[] = [];
   for (const identifier of identifiers) {
-    let owner = owners.get(identifierKey(identifier));
-    if (owner === undefined) {
-      owner = await claims.claim(identifier, leadId);
-      if (owner === leadId) {
-        claimedHere.push(identifier);
-        continue;
-      }
-      if (isNew) {
-        for (const claimed of claimedHere) await claims.move(claimed, leadId, owner);
-        leadId = owner;
-        isNew = false;
-        continue;
-      }
-    }
+    const owner: string = owners.get(identifierKey(identifier)) ?? (await claims.claim(identifier, leadId));
     if (owner !== leadId) conflicts.push({ ...identifier, ownerLeadId: owner });
   }
   return { leadId, isNew, conflicts };

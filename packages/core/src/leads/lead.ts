@@ -2,10 +2,12 @@ import { z } from "zod";
 import { type ProfileField, profileFields } from "./fields.ts";
 import type { NormalizedLead } from "./normalize.ts";
 
+export const maxPlatformLeadIdLength = 512;
+
 /** Where and when a platform delivered a lead; `(source, platformLeadId)` is unique per delivery. */
 export const CaptureReceiptSchema = z.object({
   source: z.string().min(1).max(64),
-  platformLeadId: z.string().min(1).max(512),
+  platformLeadId: z.string().min(1).max(maxPlatformLeadIdLength),
   receivedAt: z.iso.datetime(),
   test: z.boolean(),
 });
@@ -92,8 +94,10 @@ export function applyCapture(current: Lead | undefined, capture: Capture, contex
       next.custom[name] = value;
     });
   }
-  mergeIdentifier(next, "email", input.email, changed);
-  mergeIdentifier(next, "phone", input.phone, changed);
+  // An identifier owned by another lead stays with it; the conflict is kept on this source.
+  const ownedElsewhere = new Set(context.identityConflicts?.map(({ kind, value }) => `${kind}:${value}`));
+  if (input.email && !ownedElsewhere.has(`email:${input.email}`)) mergeIdentifier(next, "email", input.email, changed);
+  if (input.phone && !ownedElsewhere.has(`phone:${input.phone}`)) mergeIdentifier(next, "phone", input.phone, changed);
   mergeConsent(next, input.consent, receipt, changed);
 
   const source: LeadSource = {
@@ -120,8 +124,7 @@ function emptyLead(id: string, now: string): Lead {
   };
 }
 
-function mergeIdentifier(lead: Lead, kind: "email" | "phone", value: string | undefined, changed: string[]): void {
-  if (value === undefined) return;
+function mergeIdentifier(lead: Lead, kind: "email" | "phone", value: string, changed: string[]): void {
   const all = kind === "email" ? lead.emails : lead.phones;
   if (all.includes(value)) return;
   if (kind === "email") lead.emails = [...all, value];
