@@ -9,9 +9,9 @@ import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { performance } from "node:perf_hooks";
-import { ScanCommand } from "@aws-sdk/client-dynamodb";
 import { GetQueueAttributesCommand, GetQueueUrlCommand } from "@aws-sdk/client-sqs";
 import { developmentSecrets, dynamoClient, localTableName, sqsClient } from "@leadflow/local";
+import { createEntities } from "@leadflow/store";
 import { Webhook } from "standardwebhooks";
 import { Pool } from "undici";
 import { writeResults } from "./report.ts";
@@ -163,24 +163,9 @@ async function waitUntilStored(banner: string, expected: number, startedAt: numb
 }
 
 async function scanLeads(client: ReturnType<typeof dynamoClient>) {
-  const leads: { email: string; sources: number }[] = [];
-  let ExclusiveStartKey: Record<string, never> | undefined;
-  do {
-    const page = await client.send(
-      new ScanCommand({
-        TableName: localTableName,
-        FilterExpression: "#entity = :lead",
-        ProjectionExpression: "email, sources",
-        ExpressionAttributeNames: { "#entity": "__edb_e__" },
-        ExpressionAttributeValues: { ":lead": { S: "lead" } },
-        ExclusiveStartKey,
-      }),
-    );
-    for (const item of page.Items ?? [])
-      leads.push({ email: item.email?.S ?? "", sources: item.sources?.L?.length ?? 0 });
-    ExclusiveStartKey = page.LastEvaluatedKey as typeof ExclusiveStartKey;
-  } while (ExclusiveStartKey);
-  return leads;
+  const { lead } = createEntities(client, localTableName);
+  const { data } = await lead.scan.go({ pages: "all", attributes: ["email", "sources"] });
+  return data.map((item) => ({ email: item.email ?? "", sources: (item.sources as unknown[]).length }));
 }
 
 async function benchStack() {

@@ -1,11 +1,11 @@
-import { tableDefinition } from "@leadflow/store/table";
+import { keyFieldNames, tableDefinition } from "@leadflow/store/table";
 import { type StackContext, Table } from "sst/constructs";
 
 /** The one DynamoDB table, keys and indexes taken from the definition the local runtime also uses. */
 export function Storage({ stack }: StackContext) {
   const { partitionKey, sortKey, globalIndexes } = tableDefinition;
   const indexes = Object.entries(globalIndexes);
-  const keyFields = [partitionKey, sortKey, ...indexes.flatMap(([, index]) => [index.partitionKey, index.sortKey])];
+  const keyFields = keyFieldNames();
 
   const table = new Table(stack, "table", {
     fields: Object.fromEntries(keyFields.map((field) => [field, "string"])),

@@ -1,11 +1,10 @@
-import { toE164, toLeadView } from "@leadflow/core";
+import { phoneFromQuery, toLeadView } from "@leadflow/core";
 import { httpHandler, json, leadStore, loadSecrets, parseInput, requireApiKey } from "@leadflow/lambda";
 import { z } from "zod";
 
 const { ADMIN_API_KEY } = await loadSecrets(["ADMIN_API_KEY"]);
 const e164 = z.string().transform((phone, context) => {
-  // A "+" left unencoded in a query string arrives as a space.
-  const parsed = toE164(phone.trim().replace(/^(\d)/, "+$1"));
+  const parsed = phoneFromQuery(phone);
   if (parsed) return parsed;
   context.addIssue({ code: "custom", message: "phone must be in E.164 form, e.g. %2B14155550100" });
   return z.NEVER;

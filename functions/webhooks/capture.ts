@@ -3,6 +3,7 @@ import {
   httpHandler,
   json,
   loadSecrets,
+  logger,
   parseInput,
   queueSender,
   rawBody,
@@ -31,5 +32,6 @@ export const handler = httpHandler(async (event) => {
   const request = { headers: event.headers, query: event.queryStringParameters ?? {}, body: rawBody(event) };
   const acceptance = inbound.receive(source, request);
   await enqueue(acceptance.messages);
+  if (acceptance.refused) logger.warn("Part of a delivery refused", { source, refused: acceptance.refused });
   return json(acceptance.status, acceptance.body);
 });

@@ -112,6 +112,12 @@ describe("capturing 300 leads from three sources, with platform retries", () => 
       expect(lead).toMatchObject({ phone: person.phone, firstName: person.firstName, lastName: person.lastName });
     }
     expect(await client.deadLetterDepth()).toBe(deadLettersBefore);
+
+    // The same person found by phone, with the "+" written unencoded in the query string.
+    const person = people[7] as Person;
+    const byPhone = await client.get(`/leads?phone=${person.phone}`);
+    const { items } = (await byPhone.json()) as { items: { email: string }[] };
+    expect(items.map((lead) => lead.email)).toEqual([person.email]);
   });
 });
 

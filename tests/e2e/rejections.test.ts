@@ -11,8 +11,11 @@ const email = (label: string) => `${label}-${run}@rejected.example`;
 
 describe("bad deliveries", () => {
   let deadLettersBefore = 0;
+  let leadsBefore = 0;
   beforeAll(async () => {
+    await client.drained();
     deadLettersBefore = await client.deadLetterDepth();
+    leadsBefore = await client.leadCount();
   });
 
   const cases = [
@@ -106,8 +109,9 @@ describe("bad deliveries", () => {
     });
   });
 
-  it("stores none of them", async () => {
+  it("stores none of them, and leaves nothing on the queue or in the DLQ", async () => {
     await client.drained();
+    expect(await client.leadCount()).toBe(leadsBefore);
     for (const { email: address } of cases) {
       if (address) expect(await client.leadsByEmail(address)).toEqual([]);
     }

@@ -1,6 +1,7 @@
 import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
 import type { LeadView } from "@leadflow/core";
-import { sqsClient } from "@leadflow/local";
+import { dynamoClient, sqsClient } from "@leadflow/local";
+import { createEntities } from "@leadflow/store";
 import { inject } from "vitest";
 import type { Delivery } from "./platforms.ts";
 import { testSecrets } from "./secrets.ts";
@@ -53,5 +54,11 @@ export function stackClient() {
     },
 
     deadLetterDepth: () => queueDepth(stack.queues.capture.deadLetterUrl),
+
+    /** Every lead in the table (a scan: for tests only). */
+    async leadCount(): Promise<number> {
+      const { lead } = createEntities(dynamoClient(stack.dynamodbEndpoint), stack.tableName);
+      return (await lead.scan.go({ pages: "all", attributes: ["leadId"] })).data.length;
+    },
   };
 }

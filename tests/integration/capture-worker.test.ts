@@ -158,6 +158,17 @@ describe("the capture worker", () => {
     ]);
   });
 
+  it("dead-letters at once a Meta lead the Graph API says does not exist", async () => {
+    await handler(await deliverAsEvent(sqs, queue, [metaMessage("90000000000000099")]), context);
+    expect(await deadLettered(1)).toEqual([
+      expect.objectContaining({
+        code: "GraphApiError",
+        attempts: "1",
+        message: expect.stringMatching(/GraphMethodException 100/),
+      }),
+    ]);
+  });
+
   it("dead-letters a Meta lead that has neither email nor phone", async () => {
     await graphControl.addLeads({ "90000000000000004": graphLead("90000000000000004", { full_name: "No Contact" }) });
     await handler(await deliverAsEvent(sqs, queue, [metaMessage("90000000000000004")]), context);

@@ -151,6 +151,36 @@ describe("Meta deliveries", () => {
     expect(acceptance.messages[0]).toMatchObject({ kind: "meta-lead", meta: { formId: "98765432109876543" } });
   });
 
+  it("queues the valid changes of a batch and lists the refused ones, refusing the delivery only when none is valid", () => {
+    const body = JSON.stringify({
+      object: "page",
+      entry: [
+        {
+          id: "1",
+          time: 1,
+          changes: [
+            { field: "leadgen", value: { leadgen_id: 444444444444, form_id: 1, page_id: 1, created_time: 1 } },
+            { field: "leadgen", value: { form_id: 1 } },
+          ],
+        },
+      ],
+    });
+    const headers = {
+      "content-type": "application/json",
+      "x-hub-signature-256": metaSignature(body, testSecrets.META_APP_SECRET),
+    };
+    const acceptance = receive({ path: "/webhooks/meta", headers, body });
+    expect(acceptance.messages.map((message) => message.receipt.platformLeadId)).toEqual(["444444444444"]);
+    expect(acceptance.body).toMatchObject({ leads: 1, rejected: [{ change: 1 }] });
+    expect(acceptance.refused).toBe(1);
+
+    const onlyBad = JSON.stringify({ object: "page", entry: [{ changes: [{ field: "leadgen", value: {} }] }] });
+    const badHeaders = { ...headers, "x-hub-signature-256": metaSignature(onlyBad, testSecrets.META_APP_SECRET) };
+    expect(errorOf(() => receive({ path: "/webhooks/meta", headers: badHeaders, body: onlyBad })).code).toBe(
+      "validation_failed",
+    );
+  });
+
   it("ignores changes of other fields", () => {
     const body = JSON.stringify({
       object: "page",

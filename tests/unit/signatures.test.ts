@@ -46,8 +46,9 @@ describe("Standard Webhooks verification (form), against signatures of the refer
   });
 
   it("accepts any of several signatures while the sender rotates its secret", () => {
-    const delivery = formDelivery({ email: "a@example.com" }, { secret: nextSecret });
-    const old = formDelivery({ email: "a@example.com" }, { secret, id: delivery.headers["webhook-id"] });
+    const at = new Date();
+    const delivery = formDelivery({ email: "a@example.com" }, { secret: nextSecret, at });
+    const old = formDelivery({ email: "a@example.com" }, { secret, id: delivery.headers["webhook-id"], at });
     const both = `${old.headers["webhook-signature"]} ${delivery.headers["webhook-signature"]}`;
     const request = asRequest({ ...delivery, headers: { ...delivery.headers, "webhook-signature": both } });
     expect(() => standardWebhookVerifier([secret])(request)).not.toThrow();

@@ -105,9 +105,10 @@ function parseMessage<Message>(body: string, schema: z.ZodType<Message>): Messag
   return parsed.data;
 }
 
-/** Client-caused or malformed: retrying gives the same answer. */
+/** Client-caused, malformed, or declared `permanent` by the error itself: retrying gives the same answer. */
 function isPermanent(error: unknown): boolean {
-  return error instanceof PoisonMessageError || error instanceof LeadflowError || error instanceof ZodError;
+  if (error instanceof PoisonMessageError || error instanceof LeadflowError || error instanceof ZodError) return true;
+  return (error as { permanent?: unknown } | null)?.permanent === true;
 }
 
 function describe(error: unknown): string {

@@ -39,6 +39,10 @@ ${Object.keys(routes)
   .map((route) => `              ${route}`)
   .join("\n")}
 
+  Local tools POST ${stack.url}/_local/redrive  (dead-letter queues back to their queues)${
+    stack.metaGraphStandIn ? `\n              ${stack.metaGraphStandIn}  (Meta Graph API stand-in)` : ""
+  }
+
   DynamoDB    ${stack.endpoints.dynamodb}  (table "${stack.tableName}")
   SQS         ${stack.endpoints.sqs}  (${Object.keys(stack.queues).join(", ")} + DLQs)
   Data        ${values.data ? `kept in ${values.data}` : "in memory (use --data DIR to keep it)"}${values.fast ? "\n  Mode        fast retries" : ""}

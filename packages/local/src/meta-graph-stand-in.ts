@@ -1,11 +1,13 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 
+const maxCallsKept = 1_000;
+
 /**
  * A stand-in for the Meta Graph API's lead lookup (`GET /{version}/{leadgen_id}`), so Meta leads
  * can be captured on a machine with no internet. `npm start` serves it under
  * `/_local/meta-graph` unless META_GRAPH_URL points elsewhere. Leads are added with
  * `POST …/leads` (`{ "<leadgen_id>": <Graph lead> }`), failures switched on and off with
- * `POST …/outage` (`{ "on": true }`), and `GET …/calls` lists the lookups answered.
+ * `POST …/outage` (`{ "on": true }`), and `GET …/calls` lists the last 1,000 lookups answered.
  */
 export function metaGraphStandIn() {
   const leads = new Map<string, unknown>();
@@ -38,6 +40,7 @@ export function metaGraphStandIn() {
       accessToken: new URL(request.url ?? "/", "http://x").searchParams.get("access_token"),
       status,
     });
+    if (calls.length > maxCallsKept) calls.shift();
     reply(status, body);
   };
 }

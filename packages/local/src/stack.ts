@@ -15,6 +15,7 @@ import { ensureQueues, localCredentials, type QueueLocation, sqsClient, startSqs
 import { startGateway } from "./gateway.ts";
 import { functionNameOf, loadHandler, projectRoot } from "./lambda-runtime.ts";
 import { metaGraphStandIn } from "./meta-graph-stand-in.ts";
+import { redriveTool } from "./redrive.ts";
 import type { WorkerMessage, WorkerOptions } from "./worker-protocol.ts";
 import { requestActivity } from "./yielding.ts";
 
@@ -54,6 +55,7 @@ export interface LocalStack {
 
 const fastTimeScale = 1 / 30;
 const metaGraphStandInPath = "/_local/meta-graph";
+const redrivePath = "/_local/redrive";
 
 /** Everything `npm start` runs: emulators, queue workers and the HTTP API, on this machine. */
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
@@ -95,6 +97,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       timeoutSeconds: route.timeoutSeconds ?? functionDefaults.timeoutSeconds,
     })),
   );
+  gateway.mount(redrivePath, redriveTool(sqs, queues));
   gateway.serve(gatewayRoutes);
   const pendingMessages = () => countPending(sqs, queues);
   let stopping = false;

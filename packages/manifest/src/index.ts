@@ -27,7 +27,7 @@ export const queues = {
   capture: {
     visibilityTimeoutSeconds: 120,
     retentionSeconds: 4 * days,
-    maxReceiveCount: 10,
+    maxReceiveCount: 12,
     deadLetterRetentionSeconds: 14 * days,
   },
 } as const satisfies Record<string, QueueDefinition>;

@@ -1,5 +1,4 @@
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { BatchWriteCommand, DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { HistoryEntry, Identifier, Lead, LeadRepository } from "@leadflow/core";
 import { identifierKey } from "@leadflow/core";
 import { createEntities, type Entities } from "./entities.ts";
@@ -15,7 +14,6 @@ export interface LeadStoreOptions {
 /** Leads, their history, identity claims and delivery receipts in the single table. */
 export function createLeadStore({ client, tableName, now = () => new Date().toISOString() }: LeadStoreOptions) {
   const entities = createEntities(client, tableName);
-  const documents = DynamoDBDocumentClient.from(client);
   const { lead, history, identity, receipt } = entities;
 
   const repository: LeadRepository = {
@@ -60,13 +58,12 @@ export function createLeadStore({ client, tableName, now = () => new Date().toIS
       return !result.rejected;
     },
 
+    /** The history entry first: a receipt is the retries' fast path, so it must imply its entry. */
     async recordCapture(entry, delivery, leadId) {
       const { id, ...fields } = entry;
       const { source, platformLeadId, receivedAt } = delivery;
-      await putTogether(documents, tableName, [
-        history.put({ ...fields, entryId: id }).params().Item,
-        receipt.put({ source, platformLeadId, receivedAt, leadId }).params().Item,
-      ]);
+      await history.put({ ...fields, entryId: id }).go({ response: "none" });
+      await receipt.put({ source, platformLeadId, receivedAt, leadId }).go({ response: "none" });
     },
   };
 
@@ -101,22 +98,6 @@ async function ownerOf({ identity }: Entities, identifier: Identifier): Promise<
   const { data } = await identity.get(identifier).go({ consistent: true });
   if (!data) throw new Error(`Identity claim ${identifier.kind} vanished during a race; retry`);
   return data.leadId;
-}
-
-/**
- * Unconditional puts of items ElectroDB built, in one BatchWriteItem (one request instead of
- * one per item); what DynamoDB leaves unprocessed is sent again.
- */
-async function putTogether(documents: DynamoDBDocumentClient, tableName: string, items: Record<string, unknown>[]) {
-  let requests = items.map((Item) => ({ PutRequest: { Item } }));
-  for (let attempt = 0; requests.length > 0; attempt++) {
-    if (attempt === 5) throw new Error(`DynamoDB left ${requests.length} writes unprocessed; retry`);
-    const { UnprocessedItems } = await documents.send(
-      new BatchWriteCommand({ RequestItems: { [tableName]: requests } }),
-    );
-    requests = (UnprocessedItems?.[tableName] ?? []) as typeof requests;
-    if (requests.length > 0) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
-  }
 }
 
 function toHistoryEntry(item: {

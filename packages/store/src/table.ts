@@ -23,13 +23,23 @@ const readActions = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Quer
 /** The DynamoDB actions the store issues: what a function with table access is granted, and no more. */
 export const tableActions = {
   read: readActions,
-  readwrite: [...readActions, "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem"],
+  readwrite: [...readActions, "dynamodb:PutItem", "dynamodb:UpdateItem"],
 } as const;
+
+/** Every attribute used in a key of the table or of an index (all strings). */
+export function keyFieldNames(): string[] {
+  const { partitionKey, sortKey, globalIndexes } = tableDefinition;
+  return [
+    partitionKey,
+    sortKey,
+    ...Object.values(globalIndexes).flatMap((index) => [index.partitionKey, index.sortKey]),
+  ];
+}
 
 export function createTableInput(tableName: string): CreateTableCommandInput {
   const { partitionKey, sortKey, globalIndexes } = tableDefinition;
   const indexes = Object.entries(globalIndexes);
-  const keyFields = [partitionKey, sortKey, ...indexes.flatMap(([, index]) => [index.partitionKey, index.sortKey])];
+  const keyFields = keyFieldNames();
   return {
     TableName: tableName,
     BillingMode: "PAY_PER_REQUEST",

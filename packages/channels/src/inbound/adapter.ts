@@ -22,4 +22,6 @@ export interface Acceptance {
   status: 200 | 202;
   body: Record<string, unknown>;
   messages: CaptureMessage[];
+  /** Leads of a batch delivery refused while the others were accepted (listed in the body). */
+  refused?: number;
 }

@@ -7,7 +7,7 @@ import {
 } from "@leadflow/core";
 import { z } from "zod";
 import type { Acceptance, AdapterContext } from "./adapter.ts";
-import type { MetaLeadRef } from "./messages.ts";
+import type { CaptureMessage, MetaLeadRef } from "./messages.ts";
 import type { GraphLead, MetaGraphClient } from "./meta-graph.ts";
 import { parseJsonBody, type WebhookRequest } from "./request.ts";
 import { verifyMetaSignature } from "./signatures.ts";
@@ -36,14 +36,30 @@ export function receiveMeta({ source, request, receivedAt, secrets }: AdapterCon
   if (!parsed.success) throw ValidationError.fromZod(parsed.error, "Not a Meta webhook payload");
 
   const changes = parsed.data.entry.flatMap((entry) => entry.changes).filter((change) => change.field === "leadgen");
-  const messages = changes.map((change, index) => {
+  const messages: CaptureMessage[] = [];
+  const rejected: { change: number; issues: string[] }[] = [];
+  changes.forEach((change, index) => {
     const value = LeadgenChangeSchema.safeParse(change.value);
-    if (!value.success) throw ValidationError.fromZod(value.error, `leadgen change ${index} is not valid`);
+    if (!value.success) {
+      rejected.push({
+        change: index,
+        issues: value.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`),
+      });
+      return;
+    }
     const meta = toLeadRef(value.data);
-    const receipt = { source: source.name, platformLeadId: meta.leadgenId, receivedAt, test: false };
-    return { kind: "meta-lead" as const, receipt, meta };
+    messages.push({
+      kind: "meta-lead",
+      receipt: { source: source.name, platformLeadId: meta.leadgenId, receivedAt, test: false },
+      meta,
+    });
   });
-  return { status: 200, body: { status: "received", leads: messages.length }, messages };
+  // One bad change must not hold back the good ones: Meta would retry the whole batch for 36 h.
+  if (messages.length === 0 && rejected.length > 0) {
+    throw new ValidationError("No leadgen change in this delivery is valid", rejected);
+  }
+  const body = { status: "received", leads: messages.length, ...(rejected.length > 0 ? { rejected } : {}) };
+  return { status: 200, body, messages, ...(rejected.length > 0 ? { refused: rejected.length } : {}) };
 }
 
 /** Answers Meta's subscription check: echo `hub.challenge` when the verify token matches. */

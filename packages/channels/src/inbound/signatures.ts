@@ -44,9 +44,9 @@ export function standardWebhookVerifier(secrets: readonly string[], now: () => n
 /** Meta signs the raw body with the app secret: `X-Hub-Signature-256: sha256=<hex>`. */
 export function verifyMetaSignature(request: WebhookRequest, appSecret: string): void {
   const header = request.headers["x-hub-signature-256"] ?? "";
-  const given = Buffer.from(header.replace(/^sha256=/, ""), "hex");
+  const given = Buffer.from(header.slice("sha256=".length), "hex");
   const expected = createHmac("sha256", appSecret).update(request.body).digest();
-  if (!header.startsWith("sha256=") || given.length !== expected.length || !timingSafeEqual(given, expected)) {
+  if (!/^sha256=[0-9a-f]{64}$/i.test(header) || !timingSafeEqual(given, expected)) {
     throw new SignatureError("X-Hub-Signature-256 does not match the body");
   }
 }

@@ -71,6 +71,11 @@ export function assertIdentifiable(mapped: MappedFields, options: NormalizeOptio
   throw missingIdentity(mapped);
 }
 
+/** A phone number typed in a URL: a "+" left unencoded in a query string arrives as a space. */
+export function phoneFromQuery(raw: string): string | undefined {
+  return toE164(raw.trim().replace(/^(\d)/, "+$1"));
+}
+
 function missingIdentity({ values }: MappedFields): ValidationError {
   return new ValidationError("A lead needs a valid email or phone", [
     { path: "email", message: values.email === undefined ? "missing" : "not a valid email address" },
