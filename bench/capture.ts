@@ -132,34 +132,34 @@ function childrenOf(pid: number): number[] {
   return direct.flatMap((child) => [child, ...childrenOf(child)]);
 }
 
-async function waitUntilStored(banner: string, expected: number, startedAt: number) {
+/** The running stack's emulators, found in the banner `npm start` prints. */
+async function stackEmulators(banner: string) {
   const dynamodb = dynamoClient(/DynamoDB\s+(http:\S+)/.exec(banner)?.[1] as string);
   const sqs = sqsClient(/SQS\s+(http:\S+)/.exec(banner)?.[1] as string);
   const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: "leadflow-capture" }));
-  let lastCount = -1;
-  for (let emptySince = 0; ; ) {
-    const { Attributes = {} } = await sqs.send(
-      new GetQueueAttributesCommand({
-        QueueUrl,
-        AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-      }),
-    );
-    const pending =
-      Number(Attributes.ApproximateNumberOfMessages) + Number(Attributes.ApproximateNumberOfMessagesNotVisible);
-    if (pending > 0) emptySince = 0;
-    else {
-      const storedAt = performance.now();
-      emptySince ||= storedAt;
-      const leads = await scanLeads(dynamodb);
-      if (leads.length >= expected) return { seconds: (storedAt - startedAt) / 1000, leads };
-      if (storedAt - emptySince > 30_000 || leads.length === lastCount) {
-        throw new Error(`The queue is empty but ${leads.length} of ${expected} leads are stored`);
-      }
-      lastCount = leads.length;
-      await new Promise((resolve) => setTimeout(resolve, 1000));
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  return {
+    dynamodb,
+    /** Messages waiting or being handled on the capture queue. */
+    async pending(): Promise<number> {
+      const { Attributes = {} } = await sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl,
+          AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        }),
+      );
+      return Number(Attributes.ApproximateNumberOfMessages) + Number(Attributes.ApproximateNumberOfMessagesNotVisible);
+    },
+  };
+}
+
+/** Once the queue is empty every message was handled, so the count is final. */
+async function waitUntilStored(stack: Awaited<ReturnType<typeof stackEmulators>>, expected: number, startedAt: number) {
+  while ((await stack.pending()) > 0) await new Promise((resolve) => setTimeout(resolve, 100));
+  const seconds = (performance.now() - startedAt) / 1000;
+  const leads = await scanLeads(stack.dynamodb);
+  if (leads.length < expected)
+    throw new Error(`The queue is empty but ${leads.length} of ${expected} leads are stored`);
+  return { seconds, leads };
 }
 
 async function scanLeads(client: ReturnType<typeof dynamoClient>) {
@@ -172,18 +172,27 @@ async function benchStack() {
   const port = String(3300 + Math.floor(Math.random() * 500));
   const { child, output } = await startProcess(["packages/local/src/main.ts", "--port", port], /Press Ctrl-C/);
   const origin = `http://127.0.0.1:${port}`;
+  const emulators = await stackEmulators(output());
   await load(origin, prepare(warmup));
-  await waitUntilStored(output(), warmup, performance.now());
+  await waitUntilStored(emulators, warmup, performance.now());
   const requests = prepare(total, warmup);
   const startedAt = performance.now();
   const result = await load(origin, requests);
-  const stored = await waitUntilStored(output(), warmup + total, startedAt);
+  const ingestedDuringLoad = total - (await emulators.pending());
+  const stored = await waitUntilStored(emulators, warmup + total, startedAt);
   const memoryMB = peakMemoryMB(child.pid as number);
   await stop(child);
   const duplicates =
     stored.leads.reduce((sum, lead) => sum + Math.max(0, lead.sources - 1), 0) +
     (stored.leads.length - new Set(stored.leads.map((lead) => lead.email)).size);
-  return { ...result, storedSeconds: stored.seconds, stored: stored.leads.length - warmup, duplicates, memoryMB };
+  return {
+    ...result,
+    ingestedDuringLoad,
+    storedSeconds: stored.seconds,
+    stored: stored.leads.length - warmup,
+    duplicates,
+    memoryMB,
+  };
 }
 
 async function benchFloor() {

@@ -11,6 +11,7 @@ interface CaptureResults {
   concurrency: number;
   floor: { ratePerSecond: number; p50: number; p99: number; max: number; failures: number; memoryMB: number };
   stack: {
+    seconds: number;
     ratePerSecond: number;
     p50: number;
     p99: number;
@@ -18,6 +19,7 @@ interface CaptureResults {
     failures: number;
     memoryMB: number;
     storedSeconds: number;
+    ingestedDuringLoad: number;
     stored: number;
     duplicates: number;
   };
@@ -41,7 +43,8 @@ function captureTable({ date, machine, command, total, warmup, concurrency, floo
     `| latency p99 | ${ms(floor.p99)} | ${ms(stack.p99)} |`,
     `| latency max | ${ms(floor.max)} | ${ms(stack.max)} |`,
     `| non-2xx answers | ${floor.failures} | ${stack.failures} |`,
-    `| all stored after (from the first request) | — | ${stack.storedSeconds.toFixed(1)} s |`,
+    `| stored while the load ran (${stack.seconds.toFixed(1)} s) | — | ${stack.ingestedDuringLoad} (${(stack.ingestedDuringLoad / stack.seconds).toFixed(0)}/s) |`,
+    `| all stored after (from the first request) | — | ${stack.storedSeconds.toFixed(1)} s (${(total / stack.storedSeconds).toFixed(0)}/s overall) |`,
     `| leads stored / duplicates | — | ${stack.stored} / ${stack.duplicates} |`,
     `| peak memory (RSS, all processes) | ${floor.memoryMB.toFixed(0)} MB | ${stack.memoryMB.toFixed(0)} MB |`,
     "",

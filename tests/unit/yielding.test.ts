@@ -39,7 +39,7 @@ describe("ingestion gate (worker side)", () => {
     expect(leaves).toHaveLength(3);
   });
 
-  it("runs one batch at a time while the API is busy, each followed by a rest as long as itself", async () => {
+  it("runs one batch at a time while the API is busy, each followed by a rest twice as long as itself", async () => {
     const gate = ingestionGate();
     gate.setBusy(true);
     const started: number[] = [];
@@ -52,7 +52,7 @@ describe("ingestion gate (worker side)", () => {
     const batches = [batch(0), batch(1), batch(2)];
     await vi.advanceTimersByTimeAsync(0);
     expect(started).toEqual([0]);
-    await vi.advanceTimersByTimeAsync(199);
+    await vi.advanceTimersByTimeAsync(299);
     expect(started).toEqual([0]);
     await vi.advanceTimersByTimeAsync(1);
     expect(started).toEqual([0, 1]);
@@ -77,7 +77,7 @@ describe("ingestion gate (worker side)", () => {
       }
     };
     const pollers = [work(), work(), work(), work()];
-    await vi.advanceTimersByTimeAsync(10 * 100);
+    await vi.advanceTimersByTimeAsync(10 * 150);
     expect(done).toBeGreaterThanOrEqual(10);
     gate.setBusy(false);
     await vi.advanceTimersByTimeAsync(1000);

@@ -29,10 +29,14 @@ export function requestActivity(onChange: (busy: boolean) => void, settleMs = 20
   };
 }
 
+/** While the API is busy, a batch is followed by a rest this many times as long as itself. */
+const restFactor = 2;
+
 /**
  * Worker side. While the API is idle, batches run freely, as many at once as there are pollers.
- * While it is busy, they run one at a time, each followed by a rest as long as itself: ingestion
- * goes on at about half the pace of one poller, and the rest of the CPU is left to the API.
+ * While it is busy, they run one at a time, each followed by a rest twice as long as itself:
+ * ingestion goes on at about a third of the pace of one poller, and the rest of the CPU is left
+ * to the API (docs/benchmarks.md measures the trade).
  */
 export function ingestionGate() {
   let busy = false;
@@ -52,7 +56,7 @@ export function ingestionGate() {
       await previous;
       const started = Date.now();
       return () => {
-        setTimeout(leave, busy ? Date.now() - started : 0);
+        setTimeout(leave, busy ? restFactor * (Date.now() - started) : 0);
       };
     },
   };
