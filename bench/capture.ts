@@ -27,7 +27,7 @@ interface Prepared {
   body: string;
 }
 
-interface LoadResult {
+export interface LoadResult {
   seconds: number;
   ratePerSecond: number;
   p50: number;

@@ -1,4 +1,5 @@
 import { readFileSync, writeFileSync } from "node:fs";
+import type { LoadResult } from "./capture.ts";
 
 const file = "docs/benchmarks.md";
 
@@ -9,14 +10,8 @@ interface CaptureResults {
   total: number;
   warmup: number;
   concurrency: number;
-  floor: { ratePerSecond: number; p50: number; p99: number; max: number; failures: number; memoryMB: number };
-  stack: {
-    seconds: number;
-    ratePerSecond: number;
-    p50: number;
-    p99: number;
-    max: number;
-    failures: number;
+  floor: LoadResult & { memoryMB: number };
+  stack: LoadResult & {
     memoryMB: number;
     storedSeconds: number;
     ingestedDuringLoad: number;

@@ -2,7 +2,7 @@ import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import { sqsClient, startPoller } from "@leadflow/local";
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { describe, expect, inject, it } from "vitest";
-import { freshQueue, queueCounts, receiveAsEvent } from "../helpers/sqs.ts";
+import { freshQueue, queueCounts, receiveAsEvent, type TestQueue } from "../helpers/sqs.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 const sqs = sqsClient(inject("emulators").sqs);
@@ -17,6 +17,20 @@ async function queueWithDeadLetters(maxReceiveCount: number) {
   return { queue, deadLetters };
 }
 
+/** The poller as the worker runs it (one batch at a time), on a test queue. */
+function pollWith(queue: TestQueue, handler: (event: SQSEvent) => Promise<SQSBatchResponse>) {
+  return startPoller({
+    client: sqs,
+    queueUrl: queue.url,
+    queueArn: queue.arn,
+    functionName: "test",
+    batchSize: 10,
+    concurrency: 1,
+    timeoutSeconds: 10,
+    handler,
+  });
+}
+
 async function send(queueUrl: string, bodies: string[]) {
   for (const body of bodies) await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body }));
 }
@@ -26,18 +40,9 @@ describe("the local SQS event source", () => {
     const { queue } = await queueWithDeadLetters(5);
     await send(queue.url, ["a", "b", "c"]);
     const events: SQSEvent[] = [];
-    const poller = startPoller({
-      client: sqs,
-      queueUrl: queue.url,
-      queueArn: queue.arn,
-      functionName: "test",
-      batchSize: 10,
-      concurrency: 1,
-      timeoutSeconds: 10,
-      handler: async (event: SQSEvent) => {
-        events.push(event);
-        return { batchItemFailures: [] } satisfies SQSBatchResponse;
-      },
+    const poller = pollWith(queue, async (event: SQSEvent) => {
+      events.push(event);
+      return { batchItemFailures: [] } satisfies SQSBatchResponse;
     });
     await waitFor(async () => events.flatMap((event) => event.Records).length === 3, 10_000, "three records");
     await poller.stop();
@@ -51,24 +56,15 @@ describe("the local SQS event source", () => {
     const { queue } = await queueWithDeadLetters(5);
     await send(queue.url, ["keep", "retry"]);
     const seen: { body: string; count: string }[] = [];
-    const poller = startPoller({
-      client: sqs,
-      queueUrl: queue.url,
-      queueArn: queue.arn,
-      functionName: "test",
-      batchSize: 10,
-      concurrency: 1,
-      timeoutSeconds: 10,
-      handler: async (event: SQSEvent) => {
-        const failures = [];
-        for (const record of event.Records) {
-          seen.push({ body: record.body, count: record.attributes.ApproximateReceiveCount });
-          if (record.body === "retry" && record.attributes.ApproximateReceiveCount === "1") {
-            failures.push({ itemIdentifier: record.messageId });
-          }
+    const poller = pollWith(queue, async (event: SQSEvent) => {
+      const failures = [];
+      for (const record of event.Records) {
+        seen.push({ body: record.body, count: record.attributes.ApproximateReceiveCount });
+        if (record.body === "retry" && record.attributes.ApproximateReceiveCount === "1") {
+          failures.push({ itemIdentifier: record.messageId });
         }
-        return { batchItemFailures: failures };
-      },
+      }
+      return { batchItemFailures: failures };
     });
     await waitFor(async () => seen.some((entry) => entry.count === "2"), 10_000, "the failed record to come back");
     await poller.stop();
@@ -80,18 +76,9 @@ describe("the local SQS event source", () => {
     const { queue, deadLetters } = await queueWithDeadLetters(2);
     await send(queue.url, ["poison"]);
     let invocations = 0;
-    const poller = startPoller({
-      client: sqs,
-      queueUrl: queue.url,
-      queueArn: queue.arn,
-      functionName: "test",
-      batchSize: 10,
-      concurrency: 1,
-      timeoutSeconds: 10,
-      handler: async () => {
-        invocations++;
-        throw new Error("the handler crashed");
-      },
+    const poller = pollWith(queue, async () => {
+      invocations++;
+      throw new Error("the handler crashed");
     });
     await waitFor(async () => (await queueCounts(sqs, deadLetters)).visible === 1, 15_000, "the DLQ");
     await poller.stop();
