@@ -6,7 +6,9 @@
 import { createHmac, randomUUID } from "node:crypto";
 import { secretNames } from "@leadflow/manifest";
 import { Webhook } from "standardwebhooks";
-import { developmentSecrets } from "./development.ts";
+import { developmentSecrets, loadDotEnv } from "./development.ts";
+
+loadDotEnv();
 
 const base = (process.argv[2] ?? `http://localhost:${process.env.PORT ?? 3000}`).replace(/\/$/, "");
 const secrets = Object.fromEntries(secretNames.map((name) => [name, process.env[name] || developmentSecrets[name]]));

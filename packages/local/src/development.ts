@@ -1,4 +1,10 @@
+import { existsSync } from "node:fs";
 import type { SecretName } from "@leadflow/manifest";
+
+/** Reads `.env` from the working directory, when there is one, under what the shell already sets. */
+export function loadDotEnv(file = ".env"): void {
+  if (existsSync(file)) process.loadEnvFile(file);
+}
 
 /**
  * Secrets used by `npm start` when the environment (or `.env`) does not set them. They are

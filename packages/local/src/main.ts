@@ -1,7 +1,7 @@
 /** `npm start`: leadflow on this machine, against in-process emulators, with no AWS account. */
 import { parseArgs } from "node:util";
 import { routes } from "@leadflow/manifest";
-import { developmentSecrets } from "./development.ts";
+import { developmentSecrets, loadDotEnv } from "./development.ts";
 import { startLocalStack } from "./stack.ts";
 
 const usage = `Usage: npm start -- [--port N] [--data DIR] [--fast]
@@ -11,6 +11,7 @@ const usage = `Usage: npm start -- [--port N] [--data DIR] [--fast]
   --fast       shorten retry delays so failures and retries play out in seconds (also LEADFLOW_FAST=1)
 `;
 
+loadDotEnv();
 const { values } = parseArgs({
   options: {
     port: { type: "string" },

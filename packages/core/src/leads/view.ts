@@ -3,9 +3,10 @@ import type { Lead, LeadSource } from "./lead.ts";
 
 /** The lead as the admin API shows it. */
 export function toLeadView(lead: Lead, history: readonly HistoryEntry[]) {
-  const { version: _version, sources, ...fields } = lead;
+  const { version: _version, id, sources, ...fields } = lead;
   const ordered = [...sources].sort((a, b) => a.receivedAt.localeCompare(b.receivedAt));
   return {
+    id,
     ...fields,
     sources: ordered,
     firstSource: ordered.at(0) && sourceSummary(ordered[0] as LeadSource),
