@@ -16,7 +16,7 @@ export default {
       runtime: "nodejs24.x",
       architecture: "arm_64",
       // Handlers use top-level await: ESM only.
-      nodejs: { format: "esm" },
+      nodejs: { format: "esm", minify: true },
       // Handlers read the marketer-owned YAML at cold start (LEADFLOW_CONFIG_DIR, default `config`).
       copyFiles: [{ from: "config", to: "config" }],
     });

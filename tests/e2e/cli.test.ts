@@ -72,6 +72,23 @@ describe("npm start", () => {
     }
   });
 
+  it("stops promptly on Ctrl-C while a client keeps sending on keep-alive connections", async () => {
+    const stack = await npmStart([]);
+    let sending = true;
+    const client = (async () => {
+      let index = 0;
+      while (sending) {
+        await postFormLead(stack.url, `busy-${Date.now()}-${index++}@example.com`).catch(() => undefined);
+      }
+    })();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const asked = Date.now();
+    expect(await stopWithCtrlC(stack.child)).toBe(0);
+    sending = false;
+    await client;
+    expect(Date.now() - asked).toBeLessThan(10_000);
+  });
+
   it("stops answering, loudly, if its queue worker dies: nothing is acknowledged that nobody would store", async () => {
     const stack = await npmStart([]);
     const pid = stack.child.pid as number;

@@ -16,7 +16,8 @@ export function memoryRepository() {
   const claims = new Map<string, string>();
   const receipts = new Map<string, string>();
   const history: HistoryEntry[] = [];
-  const receiptKey = (receipt: CaptureReceipt) => `${receipt.source}#${receipt.platformLeadId}`;
+  const receiptKey = (receipt: Pick<CaptureReceipt, "source" | "platformLeadId">) =>
+    `${receipt.source}#${receipt.platformLeadId}`;
   const copy = <T>(value: T): T => structuredClone(value);
 
   const repository: LeadRepository = {
@@ -45,11 +46,15 @@ export function memoryRepository() {
       leads.set(lead.id, copy(lead));
       return true;
     },
-    async recordCapture(entry, receipt, leadId) {
+    async pinReceipt(receipt, leadId) {
+      const key = receiptKey(receipt);
+      if (!receipts.has(key)) receipts.set(key, leadId);
+      return receipts.get(key) as string;
+    },
+    async recordHistory(entry) {
       const index = history.findIndex((existing) => existing.leadId === entry.leadId && existing.id === entry.id);
       if (index >= 0) history.splice(index, 1);
       history.push(copy(entry));
-      receipts.set(receiptKey(receipt), leadId);
     },
   };
   return { repository, leads, claims, receipts, history };

@@ -158,15 +158,10 @@ describe("the capture worker", () => {
     ]);
   });
 
-  it("dead-letters at once a Meta lead the Graph API says does not exist", async () => {
-    await handler(await deliverAsEvent(sqs, queue, [metaMessage("90000000000000099")]), context);
-    expect(await deadLettered(1)).toEqual([
-      expect.objectContaining({
-        code: "GraphApiError",
-        attempts: "1",
-        message: expect.stringMatching(/GraphMethodException 100/),
-      }),
-    ]);
+  it("retries a Meta lead the Graph API says does not exist (it says so for a token without access too)", async () => {
+    const event = await deliverAsEvent(sqs, queue, [metaMessage("90000000000000099")]);
+    const result = await handler(event, context);
+    expect(result.batchItemFailures).toEqual([{ itemIdentifier: event.Records[0]?.messageId }]);
   });
 
   it("dead-letters a Meta lead that has neither email nor phone", async () => {
@@ -184,5 +179,23 @@ describe("the capture worker", () => {
     expect(result.batchItemFailures).toEqual([]);
     const counts = await Promise.all(emails.map(async (email) => (await leadByEmail(email))?.lead.sources.length));
     expect(counts).toEqual([4, 3, 3]);
+  });
+});
+
+describe("the capture worker under overlapping invocations", () => {
+  it("reports each batch's own failures when batches overlap, as the local pollers make them", async () => {
+    await graphControl.setOutage(true);
+    try {
+      const failing = await deliverAsEvent(sqs, queue, [metaMessage("90000000000000100")]);
+      const succeeding = await deliverAsEvent(sqs, queue, [
+        leadMessage({ email: "overlap-1@example.com" }),
+        leadMessage({ email: "overlap-2@example.com" }),
+      ]);
+      const [failed, done] = await Promise.all([handler(failing, context), handler(succeeding, context)]);
+      expect(failed.batchItemFailures).toEqual([{ itemIdentifier: failing.Records[0]?.messageId }]);
+      expect(done.batchItemFailures).toEqual([]);
+    } finally {
+      await graphControl.setOutage(false);
+    }
   });
 });

@@ -18,7 +18,7 @@ async function queueWithDeadLetters(maxReceiveCount: number) {
 }
 
 /** The poller as the worker runs it (one batch at a time), on a test queue. */
-function pollWith(queue: TestQueue, handler: (event: SQSEvent) => Promise<SQSBatchResponse>) {
+function pollWith(queue: TestQueue, handler: (event: SQSEvent) => Promise<SQSBatchResponse>, timeoutSeconds = 10) {
   return startPoller({
     client: sqs,
     queueUrl: queue.url,
@@ -26,7 +26,7 @@ function pollWith(queue: TestQueue, handler: (event: SQSEvent) => Promise<SQSBat
     functionName: "test",
     batchSize: 10,
     concurrency: 1,
-    timeoutSeconds: 10,
+    timeoutSeconds,
     handler,
   });
 }
@@ -84,5 +84,22 @@ describe("the local SQS event source", () => {
     await poller.stop();
     expect(invocations).toBe(2);
     expect((await receiveAsEvent(sqs, deadLetters, 1)).Records[0]?.body).toBe("poison");
+  });
+
+  it("gives a batch up when its handler outlives the function timeout, as Lambda would", async () => {
+    const { queue, deadLetters } = await queueWithDeadLetters(2);
+    await send(queue.url, ["slow"]);
+    let invocations = 0;
+    const poller = pollWith(
+      queue,
+      () => {
+        invocations++;
+        return new Promise<SQSBatchResponse>(() => undefined);
+      },
+      1,
+    );
+    await waitFor(async () => (await queueCounts(sqs, deadLetters)).visible === 1, 15_000, "the DLQ");
+    await poller.stop();
+    expect(invocations).toBe(2);
   });
 });

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { applyCapture, captureHistoryEntry, ingestCapture } from "@leadflow/core";
 import { dynamoClient } from "@leadflow/local";
-import { createLeadStore, type LeadStore } from "@leadflow/store";
+import { createLeadStore, type LeadStore, LeadTooLargeError } from "@leadflow/store";
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import { capture } from "../helpers/captures.ts";
 import { freshTable } from "../helpers/tables.ts";
@@ -40,6 +40,16 @@ describe.each(engines)("the lead store on $name", ({ endpoint }) => {
     expect(await store.getLead(lead.id)).toEqual(next);
   });
 
+  it("refuses a lead over DynamoDB's item limit with a permanent error, so the queue dead-letters it", async () => {
+    const lead = applyCapture(undefined, capture({ custom: { essay: "x".repeat(410 * 1024) } }), {
+      leadId: randomUUID(),
+      now: new Date().toISOString(),
+    });
+    const saving = store.saveLead(lead, undefined);
+    await expect(saving).rejects.toBeInstanceOf(LeadTooLargeError);
+    await expect(saving).rejects.toMatchObject({ permanent: true });
+  });
+
   it("finds a lead by a phone claimed for it, and never re-assigns a claim", async () => {
     const identifier = { kind: "phone" as const, value: `+1646555${String(Date.now()).slice(-4)}` };
     expect(await store.claim(identifier, "first")).toBe("first");
@@ -47,16 +57,26 @@ describe.each(engines)("the lead store on $name", ({ endpoint }) => {
     expect(await store.findLeadIdByPhone(identifier.value)).toBe("first");
   });
 
-  it("records receipts and returns history newest first", async () => {
+  it("pins a delivery to the first lead it is pinned to, and returns history newest first", async () => {
     const leadId = randomUUID();
     const lead = applyCapture(undefined, capture(), { leadId, now: new Date().toISOString() });
     await store.saveLead(lead, undefined);
+    const receipt = {
+      source: "form",
+      platformLeadId: `msg_${leadId}`,
+      receivedAt: new Date().toISOString(),
+      test: false,
+    };
+    expect(await store.findReceipt(receipt)).toBeUndefined();
+    expect(await store.pinReceipt(receipt, leadId)).toBe(leadId);
+    expect(await store.pinReceipt(receipt, "another-lead")).toBe(leadId);
+    expect(await store.findReceipt(receipt)).toBe(leadId);
+
     const older = { ...captureHistoryEntry(lead, lead.sources[0] as never), at: "2026-11-24T09:00:00.000Z", id: "a" };
     const newer = { ...older, at: "2026-11-24T10:00:00.000Z", id: "b" };
-    const receipt = { source: "form", platformLeadId: `msg_${leadId}`, receivedAt: newer.at, test: false };
-    await store.recordCapture(older, receipt, leadId);
-    await store.recordCapture(newer, receipt, leadId);
-    expect(await store.findReceipt(receipt)).toBe(leadId);
+    await store.recordHistory(older);
+    await store.recordHistory(newer);
+    await store.recordHistory(newer);
     const found = await store.getLeadWithHistory(leadId);
     expect(found?.history.map((entry) => entry.id)).toEqual(["b", "a"]);
   });

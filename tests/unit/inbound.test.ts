@@ -106,6 +106,8 @@ describe("form deliveries", () => {
       { secret, encoding: "urlencoded" },
     );
     expect(errorOf(() => receive(longName)).code).toBe("validation_failed");
+    const longValue = formDelivery({ email: "a@example.com", notes: "x".repeat(10_001) }, { secret });
+    expect(errorOf(() => receive(longValue)).code).toBe("validation_failed");
     const longId = formDelivery({ email: "a@example.com" }, { secret, id: "x".repeat(600) });
     expect(errorOf(() => receive(longId)).code).toBe("validation_failed");
   });
@@ -171,7 +173,7 @@ describe("Meta deliveries", () => {
     };
     const acceptance = receive({ path: "/webhooks/meta", headers, body });
     expect(acceptance.messages.map((message) => message.receipt.platformLeadId)).toEqual(["444444444444"]);
-    expect(acceptance.body).toMatchObject({ leads: 1, rejected: [{ change: 1 }] });
+    expect(acceptance.body).toMatchObject({ leads: 1, rejected: [{ entry: 0, change: 1 }] });
     expect(acceptance.refused).toBe(1);
 
     const onlyBad = JSON.stringify({ object: "page", entry: [{ changes: [{ field: "leadgen", value: {} }] }] });

@@ -33,23 +33,52 @@ describe("ingesting captures", () => {
     expect(loads).toBe(0);
   });
 
-  it("recognises a retry after a crash between the lead write and the receipt", async () => {
+  it("recognises a retry after a crash between the lead write and its history entry, and writes the entry", async () => {
     const memory = memoryRepository();
     const crashing: LeadRepository = {
       ...memory.repository,
-      recordCapture: async () => {
+      recordHistory: async () => {
         throw new Error("crash");
       },
     };
     const delivery = capture({ email: "ada@example.com" });
     await expect(ingester(crashing)(delivery)).rejects.toThrow("crash");
-    expect(memory.receipts.size).toBe(0);
+    expect(memory.history).toHaveLength(0);
 
     const retried = await ingester(memory.repository)(delivery);
     expect(retried.outcome).toBe("duplicate");
     expect(memory.leads.get(retried.leadId)?.sources).toHaveLength(1);
     expect(memory.history).toHaveLength(1);
-    expect(memory.receipts.size).toBe(1);
+  });
+
+  it("applies a retried delivery to the lead it was pinned to, even if identity now resolves elsewhere", async () => {
+    const memory = memoryRepository();
+    await memory.repository.claim({ kind: "phone", value: "+14155550132" }, "lead-by-phone");
+    let crashOnce = true;
+    const firstAttempt: LeadRepository = {
+      ...memory.repository,
+      // Another new lead wins the email while this delivery is being resolved...
+      async claim(identifier, leadId) {
+        if (identifier.kind === "email") await memory.repository.claim(identifier, "lead-by-email");
+        return memory.repository.claim(identifier, leadId);
+      },
+      // ...and the worker dies before writing the lead.
+      async saveLead(lead, expectedVersion) {
+        if (crashOnce) {
+          crashOnce = false;
+          throw new Error("crash");
+        }
+        return memory.repository.saveLead(lead, expectedVersion);
+      },
+    };
+    const delivery = capture({ email: "ada@example.com", phone: "+14155550132" });
+    await expect(ingester(firstAttempt)(delivery)).rejects.toThrow("crash");
+
+    // The retry would now resolve to "lead-by-email" (email first), but follows the pin.
+    expect(await ingester(memory.repository)(delivery)).toEqual({ leadId: "lead-by-phone", outcome: "created" });
+    expect(await ingester(memory.repository)(delivery)).toEqual({ leadId: "lead-by-phone", outcome: "duplicate" });
+    expect(memory.leads.get("lead-by-email")).toBeUndefined();
+    expect([...memory.leads.values()].flatMap((lead) => lead.sources)).toHaveLength(1);
   });
 
   it("merges the same email from different sources into one lead", async () => {

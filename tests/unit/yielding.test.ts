@@ -39,7 +39,7 @@ describe("ingestion gate (worker side)", () => {
     expect(leaves).toHaveLength(3);
   });
 
-  it("runs one batch at a time while the API is busy, each followed by a rest twice as long as itself", async () => {
+  it("runs one batch at a time while the API is busy, each followed by a rest twice as long as its work", async () => {
     const gate = ingestionGate();
     gate.setBusy(true);
     const started: number[] = [];
@@ -47,7 +47,7 @@ describe("ingestion gate (worker side)", () => {
       const leave = await gate.enter();
       started.push(index);
       await new Promise((resolve) => setTimeout(resolve, 100));
-      leave();
+      leave(100);
     };
     const batches = [batch(0), batch(1), batch(2)];
     await vi.advanceTimersByTimeAsync(0);
@@ -63,6 +63,15 @@ describe("ingestion gate (worker side)", () => {
     await Promise.all(batches);
   });
 
+  it("doesn't rest after a turn that found nothing to do", async () => {
+    const gate = ingestionGate();
+    gate.setBusy(true);
+    (await gate.enter())(0);
+    const next = gate.enter();
+    await vi.advanceTimersByTimeAsync(0);
+    await expect(next).resolves.toBeTypeOf("function");
+  });
+
   it("never stops ingestion under sustained load", async () => {
     const gate = ingestionGate();
     gate.setBusy(true);
@@ -72,7 +81,7 @@ describe("ingestion gate (worker side)", () => {
         const leave = await gate.enter();
         await new Promise((resolve) => setTimeout(resolve, 50));
         done++;
-        leave();
+        leave(50);
         if (done >= 10) return;
       }
     };

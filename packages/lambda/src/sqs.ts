@@ -32,7 +32,6 @@ export interface QueueConsumerOptions<Message> {
  * is sent to the dead-letter queue with the reason as message attributes, then acknowledged.
  */
 export function queueConsumer<Message>({ schema, handle }: QueueConsumerOptions<Message>) {
-  const processor = new BatchProcessor(EventType.SQS);
   const policy = {
     queueUrl: requiredSetting(environmentNames.ownQueueUrl),
     deadLetterUrl: requiredSetting(environmentNames.deadLetterUrl),
@@ -85,8 +84,13 @@ export function queueConsumer<Message>({ schema, handle }: QueueConsumerOptions<
   }
 
   return middy<SQSEvent, SQSBatchResponse>().handler((event, context) =>
+    // A processor per invocation: it keeps the batch's failures on itself, and invocations may
+    // overlap (the local runtime's pollers share one process, as could any non-Lambda host).
     // A batch where every record failed is still a partial response: each failure was logged.
-    processPartialResponse(event, processRecord, processor, { context, throwOnFullBatchFailure: false }),
+    processPartialResponse(event, processRecord, new BatchProcessor(EventType.SQS), {
+      context,
+      throwOnFullBatchFailure: false,
+    }),
   );
 }
 

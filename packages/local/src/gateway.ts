@@ -35,18 +35,25 @@ export type LocalTool = (request: IncomingMessage, response: ServerResponse, pat
 export async function startGateway(port: number, activity?: ReturnType<typeof requestActivity>, host = "127.0.0.1") {
   let routes: CompiledRoute[] | undefined;
   const tools = new Map<string, LocalTool>();
+  const answering = new Set<ServerResponse>();
+  let closing = false;
 
   async function dispatch(request: IncomingMessage, response: ServerResponse) {
+    if (closing) return send(response, errorResult(503, "stopping", "leadflow is stopping"));
     const path = new URL(request.url ?? "/", "http://localhost").pathname;
     for (const [prefix, tool] of tools)
       if (path.startsWith(prefix)) return tool(request, response, path.slice(prefix.length));
     if (!routes) return send(response, errorResult(503, "starting", "leadflow is starting; retry in a moment"));
+    // Only API traffic makes the worker yield, not the local tools (which the worker itself calls).
+    activity?.started();
+    response.once("close", () => activity?.finished());
     return handle(routes, request, response);
   }
 
   const server = createServer((request, response) => {
-    activity?.started();
-    response.once("close", () => activity?.finished());
+    answering.add(response);
+    response.once("close", () => answering.delete(response));
+    if (closing) response.shouldKeepAlive = false;
     dispatch(request, response).catch((error: unknown) => {
       console.error("gateway: request failed", error);
       if (!response.headersSent) send(response, errorResult(500, "internal_error", "The local gateway failed"));
@@ -65,10 +72,21 @@ export async function startGateway(port: number, activity?: ReturnType<typeof re
     mount(prefix: string, tool: LocalTool) {
       tools.set(prefix, tool);
     },
-    /** Stops accepting requests and waits for those under way. */
-    close: () =>
+    /**
+     * Stops accepting requests and lets those under way finish (their connections then close,
+     * keep-alive or not); after `graceMs` whatever is left is cut.
+     */
+    close: (graceMs = 5_000) =>
       new Promise<void>((resolve) => {
-        server.close(() => resolve());
+        closing = true;
+        for (const response of answering) if (!response.headersSent) response.shouldKeepAlive = false;
+        const sweep = setInterval(() => server.closeIdleConnections(), 50);
+        const cut = setTimeout(() => server.closeAllConnections(), graceMs);
+        server.close(() => {
+          clearInterval(sweep);
+          clearTimeout(cut);
+          resolve();
+        });
         server.closeIdleConnections();
       }),
   };

@@ -14,8 +14,8 @@ export interface PollerOptions {
   /** Batches handled at once, like the concurrent pollers of Lambda's event source mapping. */
   concurrency: number;
   timeoutSeconds: number;
-  /** Taken around each batch: lets the API go first (see yielding.ts). */
-  gate?: { enter(): Promise<() => void> };
+  /** Taken around each receive and its batch: lets the API go first (see yielding.ts). */
+  gate?: { enter(): Promise<(workedMs: number) => void> };
 }
 
 /**
@@ -36,50 +36,48 @@ export function startPoller(options: PollerOptions) {
 }
 
 async function pollUntilStopped(options: PollerOptions, signal: AbortSignal): Promise<void> {
-  const { client, queueUrl, batchSize } = options;
   while (!signal.aborted) {
-    let messages: Message[];
+    const leave = await options.gate?.enter();
+    let workedMs = 0;
     try {
-      const received = await client.send(
-        new ReceiveMessageCommand({
-          QueueUrl: queueUrl,
-          MaxNumberOfMessages: batchSize,
-          WaitTimeSeconds: 20,
-          MessageSystemAttributeNames: ["All"],
-          MessageAttributeNames: ["All"],
-        }),
-        { abortSignal: signal },
-      );
-      messages = received.Messages ?? [];
+      const messages = await receive(options, signal);
+      const started = Date.now();
+      if (messages.length > 0) await deliver(options, messages);
+      workedMs = Date.now() - started;
     } catch (error) {
       if (signal.aborted) return;
-      console.error(`poller ${options.functionName}: receive failed`, (error as Error).message);
-      await new Promise((resolve) => setTimeout(resolve, 1000));
-      continue;
-    }
-    if (messages.length === 0) continue;
-    const leave = await options.gate?.enter();
-    try {
-      await deliver(options, messages);
-    } catch (error) {
       // What was not deleted comes back after its visibility timeout; the loop goes on.
-      console.error(`poller ${options.functionName}: delivery failed`, (error as Error).message);
+      console.error(`poller ${options.functionName}:`, (error as Error).message);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
     } finally {
-      leave?.();
+      leave?.(workedMs);
     }
   }
+}
+
+async function receive({ client, queueUrl, batchSize }: PollerOptions, signal: AbortSignal): Promise<Message[]> {
+  const received = await client.send(
+    new ReceiveMessageCommand({
+      QueueUrl: queueUrl,
+      MaxNumberOfMessages: batchSize,
+      WaitTimeSeconds: 20,
+      MessageSystemAttributeNames: ["All"],
+      MessageAttributeNames: ["All"],
+    }),
+    { abortSignal: signal },
+  );
+  return received.Messages ?? [];
 }
 
 async function deliver(options: PollerOptions, messages: Message[]): Promise<void> {
   const event: SQSEvent = { Records: messages.map((message) => toRecord(message, options.queueArn)) };
   let failed: Set<string>;
   try {
-    const result = (await options.handler(event, lambdaContext(options.functionName, options.timeoutSeconds))) as
-      | SQSBatchResponse
-      | undefined;
+    const invocation = options.handler(event, lambdaContext(options.functionName, options.timeoutSeconds));
+    const result = (await withTimeout(invocation, options.timeoutSeconds)) as SQSBatchResponse | undefined;
     failed = new Set(result?.batchItemFailures?.map((failure) => failure.itemIdentifier) ?? []);
   } catch (error) {
-    // A thrown invocation fails the whole batch, as on Lambda.
+    // A thrown or timed-out invocation fails the whole batch, as on Lambda.
     console.error(`poller ${options.functionName}: invocation failed`, (error as Error).message);
     failed = new Set(messages.map((message) => message.MessageId as string));
   }
@@ -91,6 +89,15 @@ async function deliver(options: PollerOptions, messages: Message[]): Promise<voi
       Entries: done.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle as string })),
     }),
   );
+}
+
+/** Lambda stops an invocation at its timeout; here the batch is given up (the handler may still finish). */
+function withTimeout<T>(invocation: Promise<T>, timeoutSeconds: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${timeoutSeconds} s`)), timeoutSeconds * 1000);
+  });
+  return Promise.race([invocation, timeout]).finally(() => clearTimeout(timer));
 }
 
 export function toRecord(message: Message, queueArn: string): SQSRecord {

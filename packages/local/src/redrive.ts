@@ -34,19 +34,23 @@ async function redrive(sqs: SQSClient, queue: QueueLocation): Promise<number> {
     );
     if (Messages.length === 0) return moved;
     const entries = Messages.map((message, index) => ({ Id: String(index), message }));
-    await sqs.send(
+    const { Successful = [] } = await sqs.send(
       new SendMessageBatchCommand({
         QueueUrl: queue.url,
         Entries: entries.map(({ Id, message }) => ({ Id, MessageBody: message.Body ?? "" })),
       }),
     );
+    // Only what reached the queue leaves the DLQ; the rest reappears there.
+    const sent = new Set(Successful.map((entry) => entry.Id));
+    const moving = entries.filter(({ Id }) => sent.has(Id));
+    if (moving.length === 0) return moved;
     await sqs.send(
       new DeleteMessageBatchCommand({
         QueueUrl: queue.deadLetterUrl,
-        Entries: entries.map(({ Id, message }) => ({ Id, ReceiptHandle: message.ReceiptHandle ?? "" })),
+        Entries: moving.map(({ Id, message }) => ({ Id, ReceiptHandle: message.ReceiptHandle ?? "" })),
       }),
     );
-    moved += Messages.length;
+    moved += moving.length;
   }
 }
 

@@ -33,10 +33,11 @@ export function requestActivity(onChange: (busy: boolean) => void, settleMs = 20
 const restFactor = 2;
 
 /**
- * Worker side. While the API is idle, batches run freely, as many at once as there are pollers.
- * While it is busy, they run one at a time, each followed by a rest twice as long as itself:
- * ingestion goes on at about a third of the pace of one poller, and the rest of the CPU is left
- * to the API (docs/benchmarks.md measures the trade).
+ * Worker side. While the API is idle, pollers run freely, as many at once as there are. While it
+ * is busy, they take turns: one receives and handles its batch, then rests twice as long as the
+ * batch took before the next one's turn. Ingestion goes on at about a third of the pace of one
+ * poller, the rest of the CPU is left to the API (docs/benchmarks.md measures the trade), and no
+ * message is received before its turn, so none waits out its visibility timeout in a queue here.
  */
 export function ingestionGate() {
   let busy = false;
@@ -45,8 +46,8 @@ export function ingestionGate() {
     setBusy(value: boolean): void {
       busy = value;
     },
-    /** Waits for this batch's turn; the returned function ends it. */
-    async enter(): Promise<() => void> {
+    /** Waits for this poller's turn; the returned function ends it, given the time spent working. */
+    async enter(): Promise<(workedMs: number) => void> {
       if (!busy) return () => undefined;
       const previous = turn;
       let leave: () => void = () => undefined;
@@ -54,9 +55,8 @@ export function ingestionGate() {
         leave = resolve;
       });
       await previous;
-      const started = Date.now();
-      return () => {
-        setTimeout(leave, busy ? restFactor * (Date.now() - started) : 0);
+      return (workedMs) => {
+        setTimeout(leave, busy ? restFactor * workedMs : 0);
       };
     },
   };

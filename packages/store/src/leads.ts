@@ -48,22 +48,32 @@ export function createLeadStore({ client, tableName, now = () => new Date().toIS
     async saveLead(next, expectedVersion) {
       const { id, ...fields } = next;
       const item = { ...fields, leadId: id };
-      const result =
-        expectedVersion === undefined
-          ? await lead.create(item).go(rejectQuietly)
-          : await lead
-              .put(item)
-              .where((attributes, { eq }) => eq(attributes.version, expectedVersion))
-              .go(rejectQuietly);
-      return !result.rejected;
+      try {
+        const result =
+          expectedVersion === undefined
+            ? await lead.create(item).go(rejectQuietly)
+            : await lead
+                .put(item)
+                .where((attributes, { eq }) => eq(attributes.version, expectedVersion))
+                .go(rejectQuietly);
+        return !result.rejected;
+      } catch (error) {
+        if (/item size has exceeded/i.test(String((error as Error).message))) throw new LeadTooLargeError(id);
+        throw error;
+      }
     },
 
-    /** The history entry first: a receipt is the retries' fast path, so it must imply its entry. */
-    async recordCapture(entry, delivery, leadId) {
+    async pinReceipt({ source, platformLeadId, receivedAt }, leadId) {
+      const created = await receipt.create({ source, platformLeadId, receivedAt, leadId }).go(rejectQuietly);
+      if (!created.rejected) return leadId;
+      const pinned = await repository.findReceipt({ source, platformLeadId });
+      if (pinned === undefined) throw new Error("A receipt vanished during a race; retry");
+      return pinned;
+    },
+
+    async recordHistory(entry) {
       const { id, ...fields } = entry;
-      const { source, platformLeadId, receivedAt } = delivery;
       await history.put({ ...fields, entryId: id }).go({ response: "none" });
-      await receipt.put({ source, platformLeadId, receivedAt, leadId }).go({ response: "none" });
     },
   };
 
@@ -93,6 +103,16 @@ export function createLeadStore({ client, tableName, now = () => new Date().toIS
 }
 
 export type LeadStore = ReturnType<typeof createLeadStore>;
+
+/** The lead would pass DynamoDB's 400 KB item limit: no retry can store it, so it is dead-lettered. */
+export class LeadTooLargeError extends Error {
+  override readonly name = "LeadTooLargeError";
+  readonly permanent = true;
+
+  constructor(leadId: string) {
+    super(`Lead ${leadId} would exceed DynamoDB's 400 KB item limit`);
+  }
+}
 
 async function ownerOf({ identity }: Entities, identifier: Identifier): Promise<string> {
   const { data } = await identity.get(identifier).go({ consistent: true });

@@ -18,15 +18,16 @@ export const tableDefinition = {
   },
 } as const;
 
-const readActions = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"] as const;
-
-/** The DynamoDB actions the store issues: what a function with table access is granted, and no more. */
+/**
+ * The DynamoDB actions the store issues, per kind of access: what a function with table access is
+ * granted, and no more. Reads are the admin API's (GetItem, Query for history); writes are the
+ * ingest worker's (identity lookups in batches, conditional puts).
+ */
 export const tableActions = {
-  read: readActions,
-  readwrite: [...readActions, "dynamodb:PutItem", "dynamodb:UpdateItem"],
+  read: ["dynamodb:GetItem", "dynamodb:Query"],
+  readwrite: ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem"],
 } as const;
 
-/** Every attribute used in a key of the table or of an index (all strings). */
 export function keyFieldNames(): string[] {
   const { partitionKey, sortKey, globalIndexes } = tableDefinition;
   return [

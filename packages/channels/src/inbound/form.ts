@@ -13,11 +13,6 @@ export function receiveForm({ source, request, receivedAt, verifyFormSignature }
   }
   const fields = source.mapFields(parseFormFields(request));
   assertIdentifiable(fields, { defaultCountry: source.phoneCountry });
-  const receipt = {
-    source: source.name,
-    platformLeadId: request.headers["webhook-id"] as string,
-    receivedAt,
-    test: false,
-  };
+  const receipt = { source: source.name, platformLeadId, receivedAt, test: false };
   return { status: 202, body: { status: "accepted" }, messages: [{ kind: "lead", receipt, fields, attribution: {} }] };
 }

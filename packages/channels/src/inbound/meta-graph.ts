@@ -15,23 +15,15 @@ const GraphErrorSchema = z.object({
   error: z.object({ message: z.string().optional(), type: z.string().optional(), code: z.number().optional() }),
 });
 
-/** The Graph API did not give us the lead. */
+/**
+ * The Graph API did not give us the lead. Always retried through the queue: outages, rate
+ * limits and an expired token pass, and Graph's "does not exist" (100, subcode 33) is also its
+ * answer to a token missing `leads_retrieval`, so leads flow again once the cause is fixed. What
+ * outlasts the retries is dead-lettered with this message.
+ */
 export class GraphApiError extends Error {
   override readonly name = "GraphApiError";
-  /**
-   * True when no retry can help (Graph error 100: the lead does not exist or cannot be read);
-   * the queue then dead-letters at once. Outages, rate limits and an expired token are retried,
-   * so leads flow again by themselves once the cause is fixed.
-   */
-  readonly permanent: boolean;
-
-  constructor(message: string, permanent = false) {
-    super(message);
-    this.permanent = permanent;
-  }
 }
-
-const graphObjectMissing = 100;
 
 export interface MetaGraphClient {
   fetchLead(leadgenId: string): Promise<GraphLead>;
@@ -56,10 +48,7 @@ export function metaGraphClient({ baseUrl, accessToken, timeoutMs = 10_000 }: Me
         throw new GraphApiError(`Graph API unreachable: ${(error as Error).name}`);
       }
       const body: unknown = await response.json().catch(() => undefined);
-      if (!response.ok) {
-        const code = GraphErrorSchema.safeParse(body).data?.error.code;
-        throw new GraphApiError(describeFailure(response.status, body), code === graphObjectMissing);
-      }
+      if (!response.ok) throw new GraphApiError(describeFailure(response.status, body));
       const lead = GraphLeadSchema.safeParse(body);
       if (!lead.success) throw new GraphApiError(`Graph API answered an unexpected lead shape (${response.status})`);
       return lead.data;

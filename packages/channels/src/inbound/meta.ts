@@ -35,23 +35,26 @@ export function receiveMeta({ source, request, receivedAt, secrets }: AdapterCon
   const parsed = MetaWebhookSchema.safeParse(parseJsonBody(request));
   if (!parsed.success) throw ValidationError.fromZod(parsed.error, "Not a Meta webhook payload");
 
-  const changes = parsed.data.entry.flatMap((entry) => entry.changes).filter((change) => change.field === "leadgen");
   const messages: CaptureMessage[] = [];
-  const rejected: { change: number; issues: string[] }[] = [];
-  changes.forEach((change, index) => {
-    const value = LeadgenChangeSchema.safeParse(change.value);
-    if (!value.success) {
-      rejected.push({
-        change: index,
-        issues: value.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`),
+  const rejected: { entry: number; change: number; issues: string[] }[] = [];
+  parsed.data.entry.forEach(({ changes }, entry) => {
+    changes.forEach(({ field, value }, change) => {
+      if (field !== "leadgen") return;
+      const leadgen = LeadgenChangeSchema.safeParse(value);
+      if (!leadgen.success) {
+        rejected.push({
+          entry,
+          change,
+          issues: leadgen.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`),
+        });
+        return;
+      }
+      const meta = toLeadRef(leadgen.data);
+      messages.push({
+        kind: "meta-lead",
+        receipt: { source: source.name, platformLeadId: meta.leadgenId, receivedAt, test: false },
+        meta,
       });
-      return;
-    }
-    const meta = toLeadRef(value.data);
-    messages.push({
-      kind: "meta-lead",
-      receipt: { source: source.name, platformLeadId: meta.leadgenId, receivedAt, test: false },
-      meta,
     });
   });
   // One bad change must not hold back the good ones: Meta would retry the whole batch for 36 h.

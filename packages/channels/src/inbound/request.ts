@@ -22,7 +22,7 @@ export function parseJsonBody(request: WebhookRequest): unknown {
 }
 
 /** What a form may send: enough for any real form, bounded so no body can blow up a message. */
-export const formLimits = { fields: 500, nameLength: 256, depth: 8 } as const;
+export const formLimits = { fields: 500, nameLength: 256, valueLength: 10_000, depth: 8 } as const;
 
 /** A form's fields as flat strings, from JSON or `application/x-www-form-urlencoded`. */
 export function parseFormFields(request: WebhookRequest): Record<string, string> {
@@ -51,6 +51,11 @@ class FlatFields {
     if (name.length > formLimits.nameLength) {
       throw new ValidationError(`Field names are limited to ${formLimits.nameLength} characters`, [
         { path: `${name.slice(0, 40)}…`, message: "name too long" },
+      ]);
+    }
+    if (value.length > formLimits.valueLength) {
+      throw new ValidationError(`Field values are limited to ${formLimits.valueLength} characters`, [
+        { path: name, message: "value too long" },
       ]);
     }
     const existing = this.values[name];

@@ -49,9 +49,11 @@ export async function resolveIdentity(
   claims: IdentityClaims,
   identifiers: readonly Identifier[],
   newLeadId: () => string,
+  /** The lead the delivery is already pinned to: it is joined whatever the identifiers say. */
+  pinnedLeadId?: string,
 ): Promise<ResolvedIdentity> {
   const owners = await claims.findOwners(identifiers);
-  let leadId = identifiers.map((identifier) => owners.get(identifierKey(identifier))).find(Boolean);
+  let leadId = pinnedLeadId ?? identifiers.map((identifier) => owners.get(identifierKey(identifier))).find(Boolean);
   let isNew = false;
   const [anchor] = identifiers;
   if (leadId === undefined && anchor) {
