@@ -33,9 +33,7 @@ export function memoryRepository() {
       return owners;
     },
     async claim(identifier, leadId) {
-      const key = identifierKey(identifier);
-      if (!claims.has(key)) claims.set(key, leadId);
-      return claims.get(key) as string;
+      return createOnce(claims, identifierKey(identifier), leadId);
     },
     async getLead(id) {
       const lead = leads.get(id);
@@ -47,9 +45,7 @@ export function memoryRepository() {
       return true;
     },
     async pinReceipt(receipt, leadId) {
-      const key = receiptKey(receipt);
-      if (!receipts.has(key)) receipts.set(key, leadId);
-      return receipts.get(key) as string;
+      return createOnce(receipts, receiptKey(receipt), leadId);
     },
     async recordHistory(entry) {
       const index = history.findIndex((existing) => existing.leadId === entry.leadId && existing.id === entry.id);
@@ -58,4 +54,10 @@ export function memoryRepository() {
     },
   };
   return { repository, leads, claims, receipts, history };
+}
+
+/** `attribute_not_exists` in memory: the first value written for a key stays; returns it. */
+function createOnce(items: Map<string, string>, key: string, value: string): string {
+  if (!items.has(key)) items.set(key, value);
+  return items.get(key) as string;
 }
