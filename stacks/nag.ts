@@ -23,6 +23,9 @@ const routeAuthorization: Record<RouteKey, string> = {
   "GET /leads": "Admin route: the handler requires the x-api-key header to match ADMIN_API_KEY (constant-time) first.",
   "GET /leads/{id}":
     "Admin route: the handler requires the x-api-key header to match ADMIN_API_KEY (constant-time) first.",
+  "POST /leads/{id}/events":
+    "Called by site tracking and the CRM with the admin key: the handler requires the x-api-key header to match " +
+    "ADMIN_API_KEY (constant-time) first.",
 };
 
 /** A manifest function: its role and policy as built by `functionProps`. */

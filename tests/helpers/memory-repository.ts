@@ -1,10 +1,13 @@
 import {
+  type BehaviourEvent,
   type CaptureReceipt,
   type HistoryEntry,
   type Identifier,
   identifierKey,
   type Lead,
   type LeadRepository,
+  type LeadSignal,
+  type SignalPublisher,
 } from "@leadflow/core";
 
 /**
@@ -16,6 +19,7 @@ export function memoryRepository() {
   const claims = new Map<string, string>();
   const receipts = new Map<string, string>();
   const history: HistoryEntry[] = [];
+  const events = new Map<string, BehaviourEvent>();
   const receiptKey = (receipt: Pick<CaptureReceipt, "source" | "platformLeadId">) =>
     `${receipt.source}#${receipt.platformLeadId}`;
   const copy = <T>(value: T): T => structuredClone(value);
@@ -52,8 +56,35 @@ export function memoryRepository() {
       if (index >= 0) history.splice(index, 1);
       history.push(copy(entry));
     },
+    async clearPendingSignals(leadId, version) {
+      const lead = leads.get(leadId);
+      if (lead?.version === version && lead.pending) lead.pending = { ...lead.pending, signals: [] };
+    },
+    async storeEvents(leadId, candidates) {
+      return candidates.map((candidate) => {
+        const key = `${leadId}#${candidate.id}`;
+        const existing = events.get(key);
+        if (existing) return { event: copy(existing), existed: true };
+        events.set(key, copy(candidate));
+        return { event: copy(candidate), existed: false };
+      });
+    },
+    async listEvents(leadId) {
+      return [...events.entries()].filter(([key]) => key.startsWith(`${leadId}#`)).map(([, event]) => copy(event));
+    },
   };
-  return { repository, leads, claims, receipts, history };
+  return { repository, leads, claims, receipts, history, events };
+}
+
+/** A publisher that keeps what it is given. */
+export function memoryPublisher() {
+  const published: LeadSignal[] = [];
+  const publisher: SignalPublisher = {
+    async publish(signals) {
+      published.push(...signals);
+    },
+  };
+  return { publisher, published };
 }
 
 /** `attribute_not_exists` in memory: the first value written for a key stays; returns it. */

@@ -4,6 +4,7 @@ import { dynamoClient } from "@leadflow/local";
 import { createLeadStore, type LeadStore, LeadTooLargeError } from "@leadflow/store";
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import { capture } from "../helpers/captures.ts";
+import { scoringDependencies } from "../helpers/scoring.ts";
 import { freshTable } from "../helpers/tables.ts";
 
 const engines = inject("emulators").dynamodb;
@@ -18,7 +19,10 @@ describe.each(engines)("the lead store on $name", ({ endpoint }) => {
 
   const ingest = (delivery: ReturnType<typeof capture>) =>
     ingestCapture(
-      { repository: store, newLeadId: randomUUID, now: () => new Date().toISOString() },
+      {
+        ...scoringDependencies(store, { now: () => new Date().toISOString() }).dependencies,
+        newLeadId: randomUUID,
+      },
       delivery.receipt,
       () => delivery.lead,
     );

@@ -1,6 +1,7 @@
 import { applyCapture, toLeadView } from "@leadflow/core";
 import { describe, expect, it } from "vitest";
 import { capture } from "../helpers/captures.ts";
+import { shippedScoring } from "../helpers/scoring.ts";
 
 const now = "2026-11-24T10:00:00.000Z";
 
@@ -72,10 +73,10 @@ describe("the lead view", () => {
   it("orders sources by arrival, names the first and latest, and marks all-test leads", () => {
     const testOnly = capture({ email: "t@example.com" }, { source: "google-ads", test: true });
     const lead = applyCapture(undefined, testOnly, { leadId: "l", now });
-    expect(toLeadView(lead, []).test).toBe(true);
+    expect(toLeadView(lead, [], shippedScoring, new Date(now)).test).toBe(true);
 
     const real = applyCapture(lead, capture({ email: "t@example.com" }, { source: "form" }), { leadId: "l", now });
-    const view = toLeadView(real, []);
+    const view = toLeadView(real, [], shippedScoring, new Date(now));
     expect(view.test).toBe(false);
     expect(view.firstSource?.source).toBe("google-ads");
     expect(view.latestSource?.source).toBe("form");

@@ -10,7 +10,8 @@ export type ErrorCode =
   | "invalid_body"
   | "validation_failed"
   | "payload_too_large"
-  | "unsupported_media_type";
+  | "unsupported_media_type"
+  | "invalid_transition";
 
 export abstract class LeadflowError extends Error {
   abstract readonly code: ErrorCode;

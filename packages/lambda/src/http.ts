@@ -1,4 +1,12 @@
-import { type ErrorCode, LeadflowError, secretsMatch, UnauthorizedError, ValidationError } from "@leadflow/core";
+import {
+  type ErrorCode,
+  InvalidBodyError,
+  LeadflowError,
+  secretsMatch,
+  UnauthorizedError,
+  UnsupportedMediaTypeError,
+  ValidationError,
+} from "@leadflow/core";
 import middy from "@middy/core";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import type { z } from "zod";
@@ -18,6 +26,7 @@ const statusByCode: Readonly<Record<ErrorCode, number>> = {
   payload_too_large: 413,
   unsupported_media_type: 415,
   validation_failed: 422,
+  invalid_transition: 409,
 };
 
 export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): HttpResult {
@@ -64,5 +73,22 @@ export function requireApiKey(event: HttpEvent, apiKey: string): void {
 export function parseInput<Schema extends z.ZodType>(schema: Schema, input: unknown, what: string): z.output<Schema> {
   const parsed = schema.safeParse(input ?? {});
   if (!parsed.success) throw ValidationError.fromZod(parsed.error, `Invalid ${what}`);
+  return parsed.data;
+}
+
+/** A JSON request body: 415 unless JSON, 400 unless it parses, 422 unless it fits the schema. */
+export function parseBody<Schema extends z.ZodType>(schema: Schema, event: HttpEvent): z.output<Schema> {
+  const contentType = (event.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase();
+  if (contentType !== "application/json" && !contentType?.endsWith("+json")) {
+    throw new UnsupportedMediaTypeError("Send application/json", { contentType: contentType || null });
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(rawBody(event).toString("utf8"));
+  } catch {
+    throw new InvalidBodyError("The body is not valid JSON");
+  }
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) throw ValidationError.fromZod(parsed.error);
   return parsed.data;
 }

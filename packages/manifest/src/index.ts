@@ -24,9 +24,27 @@ export interface QueueDefinition {
 }
 
 export const queues = {
+  /** Accepted webhook deliveries, on their way to the table. */
   capture: {
     visibilityTimeoutSeconds: 120,
     retentionSeconds: 4 * days,
+    maxReceiveCount: 12,
+    deadLetterRetentionSeconds: 14 * days,
+  },
+  /** Accepted behaviour events, on their way to their lead's score. */
+  events: {
+    visibilityTimeoutSeconds: 120,
+    retentionSeconds: 4 * days,
+    maxReceiveCount: 12,
+    deadLetterRetentionSeconds: 14 * days,
+  },
+  /**
+   * Signals: a lead turned hot or marketing-qualified. Read by the speed-to-lead and nurture
+   * work of later releases; until then they wait here (14 days).
+   */
+  qualified: {
+    visibilityTimeoutSeconds: 120,
+    retentionSeconds: 14 * days,
     maxReceiveCount: 12,
     deadLetterRetentionSeconds: 14 * days,
   },
@@ -66,6 +84,12 @@ export const routes = {
   "GET /webhooks/{source}": { handler: "functions/webhooks/handshake.handler", secrets: ["META_VERIFY_TOKEN"] },
   "GET /leads": { handler: "functions/leads/find.handler", table: "read", secrets: ["ADMIN_API_KEY"] },
   "GET /leads/{id}": { handler: "functions/leads/get.handler", table: "read", secrets: ["ADMIN_API_KEY"] },
+  "POST /leads/{id}/events": {
+    handler: "functions/leads/events.handler",
+    table: "read",
+    sendsTo: ["events"],
+    secrets: ["ADMIN_API_KEY"],
+  },
 } as const satisfies Record<string, FunctionDefinition>;
 export type RouteKey = keyof typeof routes;
 
@@ -77,10 +101,43 @@ export const consumers = {
     retryBaseSeconds: 30,
     timeoutSeconds: 20,
     table: "readwrite",
+    sendsTo: ["qualified"],
     secrets: ["META_PAGE_ACCESS_TOKEN"],
     settings: ["META_GRAPH_URL"],
   },
+  score: {
+    handler: "functions/scoring/events-worker.handler",
+    queue: "events",
+    batchSize: 10,
+    retryBaseSeconds: 10,
+    timeoutSeconds: 20,
+    table: "readwrite",
+    sendsTo: ["qualified"],
+  },
 } as const satisfies Record<string, ConsumerDefinition>;
+
+/** Queues some consumer of this release reads; the others only fill up for later releases. */
+export const consumedQueues = [...new Set(Object.values(consumers).map((consumer) => consumer.queue))] as QueueName[];
+
+export interface ScheduleDefinition extends FunctionDefinition {
+  /** EventBridge schedule expression (UTC). */
+  schedule: string;
+  /** How often the local runtime runs it, in seconds (scaled down by `--fast`). */
+  localEverySeconds: number;
+}
+
+export const schedules = {
+  /** Daily: leads whose temperature may have dropped (cooling index) are scored again. */
+  "refresh-temperatures": {
+    handler: "functions/scoring/refresh-temperatures.handler",
+    schedule: "cron(15 5 * * ? *)",
+    localEverySeconds: days,
+    timeoutSeconds: 900,
+    table: "readwrite",
+    sendsTo: ["qualified"],
+  },
+} as const satisfies Record<string, ScheduleDefinition>;
+export type ScheduleName = keyof typeof schedules;
 
 /** Settings every function reads when they are set (see docs/configuration.md). */
 export const commonSettings = ["POWERTOOLS_LOG_LEVEL"] as const;

@@ -6,6 +6,7 @@ import { tableDefinition } from "./table.ts";
 
 const service = "leadflow";
 const { partitionKey: pk, sortKey: sk } = tableDefinition;
+const { gsi1 } = tableDefinition.globalIndexes;
 /** Platform ids and emails are compared exactly as stored. */
 const casing = "none";
 
@@ -36,6 +37,13 @@ export function createEntities(client: DynamoDBClient, table: string) {
         custom: { type: "any", required: true },
         consent: { type: "any", required: true },
         sources: { type: "any", required: true },
+        qualification: { type: "any" },
+        pending: { type: "any" },
+        temperature: text,
+        stage: text,
+        /** When the temperature drops next if nothing happens: the cooling index's sort key. */
+        coolsAt: text,
+        coolingShard: text,
         createdAt: requiredText,
         updatedAt: requiredText,
         version: { type: "number", required: true },
@@ -44,6 +52,13 @@ export function createEntities(client: DynamoDBClient, table: string) {
         byId: {
           pk: { field: pk, composite: ["leadId"], casing },
           sk: { field: sk, composite: [], casing },
+        },
+        /** Sparse: only warm and hot leads, which can cool, are in it; sharded to spread writes. */
+        byCoolingTime: {
+          index: "gsi1",
+          condition: (attributes) => attributes.coolsAt !== undefined,
+          pk: { field: gsi1.partitionKey, composite: ["coolingShard"], casing },
+          sk: { field: gsi1.sortKey, composite: ["coolsAt"], casing },
         },
       },
     },
@@ -66,6 +81,28 @@ export function createEntities(client: DynamoDBClient, table: string) {
         byLead: {
           pk: { field: pk, composite: ["leadId"], casing },
           sk: { field: sk, composite: ["at", "entryId"], casing },
+        },
+      },
+    },
+    options,
+  );
+
+  /** A behaviour event, in its lead's partition under the client's event id: a retry finds it. */
+  const event = new Entity(
+    {
+      model: { entity: "event", version: "1", service },
+      attributes: {
+        leadId: { ...requiredText, readOnly: true },
+        eventId: { ...requiredText, readOnly: true },
+        type: { ...requiredText, readOnly: true },
+        at: { ...requiredText, readOnly: true },
+        properties: { type: "any", required: true, readOnly: true },
+        storedAt: { ...requiredText, readOnly: true },
+      },
+      indexes: {
+        byLead: {
+          pk: { field: pk, composite: ["leadId"], casing },
+          sk: { field: sk, composite: ["eventId"], casing },
         },
       },
     },
@@ -112,7 +149,7 @@ export function createEntities(client: DynamoDBClient, table: string) {
     options,
   );
 
-  return { lead, history, identity, receipt };
+  return { lead, history, event, identity, receipt };
 }
 
 export type Entities = ReturnType<typeof createEntities>;

@@ -1,5 +1,5 @@
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import type { HistoryEntry, Identifier, Lead, LeadRepository } from "@leadflow/core";
+import type { BehaviourEvent, HistoryEntry, Identifier, Lead, LeadRepository, StoredEvent } from "@leadflow/core";
 import { identifierKey } from "@leadflow/core";
 import { createEntities, type Entities } from "./entities.ts";
 
@@ -14,7 +14,7 @@ export interface LeadStoreOptions {
 /** Leads, their history, identity claims and delivery receipts in the single table. */
 export function createLeadStore({ client, tableName, now = () => new Date().toISOString() }: LeadStoreOptions) {
   const entities = createEntities(client, tableName);
-  const { lead, history, identity, receipt } = entities;
+  const { lead, history, event, identity, receipt } = entities;
 
   const repository: LeadRepository = {
     async findReceipt({ source, platformLeadId }) {
@@ -40,14 +40,12 @@ export function createLeadStore({ client, tableName, now = () => new Date().toIS
 
     async getLead(id) {
       const { data } = await lead.get({ leadId: id }).go({ consistent: true });
-      if (!data) return undefined;
-      const { leadId, ...fields } = data;
-      return { ...fields, id: leadId } as Lead;
+      return data ? toLead(data) : undefined;
     },
 
     async saveLead(next, expectedVersion) {
-      const { id, ...fields } = next;
-      const item = { ...fields, leadId: id };
+      const item = toLeadItem(next);
+      const { id } = next;
       try {
         const result =
           expectedVersion === undefined
@@ -75,6 +73,38 @@ export function createLeadStore({ client, tableName, now = () => new Date().toIS
       const { id, ...fields } = entry;
       await history.put({ ...fields, entryId: id }).go({ response: "none" });
     },
+
+    async clearPendingSignals(leadId, version) {
+      await lead
+        .update({ leadId })
+        .remove(["pending"])
+        .where((attributes, { eq }) => eq(attributes.version, version))
+        .go(rejectQuietly);
+    },
+
+    async storeEvents(leadId, events) {
+      const keys = events.map(({ id }) => ({ leadId, eventId: id }));
+      const { data: found, unprocessed } = await event.get(keys).go({ consistent: true });
+      if (unprocessed.length > 0) throw new Error("DynamoDB left event reads unprocessed; retry");
+      const existing = new Map(found.map((item) => [item.eventId, toEvent(item)]));
+      return Promise.all(
+        events.map(async (candidate): Promise<StoredEvent> => {
+          const stored = existing.get(candidate.id);
+          if (stored) return { event: stored, existed: true };
+          const { id, ...fields } = candidate;
+          const created = await event.create({ ...fields, leadId, eventId: id, storedAt: now() }).go(rejectQuietly);
+          if (!created.rejected) return { event: candidate, existed: false };
+          const { data } = await event.get({ leadId, eventId: id }).go({ consistent: true });
+          if (!data) throw new Error("An event vanished during a race; retry");
+          return { event: toEvent(data), existed: true };
+        }),
+      );
+    },
+
+    async listEvents(leadId) {
+      const { data } = await event.query.byLead({ leadId }).go({ pages: "all" });
+      return data.map(toEvent);
+    },
   };
 
   return {
@@ -90,6 +120,11 @@ export function createLeadStore({ client, tableName, now = () => new Date().toIS
       return { lead: found, history: entries.data.map(toHistoryEntry) };
     },
 
+    async leadExists(id: string): Promise<boolean> {
+      const { data } = await lead.get({ leadId: id }).go({ attributes: ["leadId"] });
+      return data !== null;
+    },
+
     async findLeadIdByEmail(email: string) {
       const { data } = await identity.get({ kind: "email", value: email }).go();
       return data?.leadId;
@@ -99,6 +134,71 @@ export function createLeadStore({ client, tableName, now = () => new Date().toIS
       const { data } = await identity.get({ kind: "phone", value: phone }).go();
       return data?.leadId;
     },
+
+    /**
+     * Ids of leads whose temperature may have dropped by `now` (the cooling index, one shard per
+     * query): what the daily refresh reads, never the whole table.
+     */
+    async *leadsCoolingBy(now: string, pageSize = 100): AsyncGenerator<string[]> {
+      for (let shard = 0; shard < coolingShards; shard++) {
+        let cursor: string | null = null;
+        do {
+          const page: { data: { leadId: string }[]; cursor: string | null } = await lead.query
+            .byCoolingTime({ coolingShard: String(shard) })
+            .lte({ coolsAt: now })
+            .go({ cursor, limit: pageSize, attributes: ["leadId"] });
+          if (page.data.length > 0) yield page.data.map((item) => item.leadId);
+          cursor = page.cursor;
+        } while (cursor);
+      }
+    },
+
+    /** Every lead id, a page at a time (a Scan): for admin tools such as rescore, never a request. */
+    async scanLeadIds(cursor: string | null, pageSize = 100) {
+      const page = await lead.scan.go({ cursor, limit: pageSize, attributes: ["leadId"] });
+      return { leadIds: page.data.map((item) => item.leadId), cursor: page.cursor };
+    },
+  };
+}
+
+/** Writes to the cooling index are spread over this many partitions. */
+export const coolingShards = 8;
+
+function coolingShardOf(leadId: string): string {
+  let hash = 0;
+  for (const char of leadId) hash = (hash * 31 + char.charCodeAt(0)) >>> 0;
+  return String(hash % coolingShards);
+}
+
+/** The lead as an item: scoring's temperature, stage and cooling time are copied out for indexes. */
+function toLeadItem(next: Lead) {
+  const { id, qualification, pending, ...fields } = next;
+  return {
+    ...fields,
+    leadId: id,
+    ...(pending ? { pending } : {}),
+    ...(qualification
+      ? {
+          qualification,
+          temperature: qualification.temperature,
+          stage: qualification.stage,
+          ...(qualification.coolsAt ? { coolsAt: qualification.coolsAt, coolingShard: coolingShardOf(id) } : {}),
+        }
+      : {}),
+  };
+}
+
+function toLead(item: Record<string, unknown>): Lead {
+  const { leadId, temperature: _temperature, stage: _stage, coolsAt: _coolsAt, coolingShard: _shard, ...fields } = item;
+  return { ...fields, id: leadId } as Lead;
+}
+
+function toEvent(item: { eventId: string; type: string; at: string; properties: unknown }): BehaviourEvent {
+  return {
+    id: item.eventId,
+    type: item.type,
+    at: item.at,
+    properties: item.properties as BehaviourEvent["properties"],
   };
 }
 

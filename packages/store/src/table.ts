@@ -20,12 +20,13 @@ export const tableDefinition = {
 
 /**
  * The DynamoDB actions the store issues, per kind of access: what a function with table access is
- * granted, and no more. Reads are the admin API's (GetItem, Query for history); writes are the
- * ingest worker's (identity lookups in batches, conditional puts).
+ * granted, and no more. Reads are the admin API's (GetItem, Query for history); writers also read
+ * in batches (identities, events), query a lead's events and the cooling index, put items
+ * conditionally and clear a lead's published signals (UpdateItem).
  */
 export const tableActions = {
   read: ["dynamodb:GetItem", "dynamodb:Query"],
-  readwrite: ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem"],
+  readwrite: ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"],
 } as const;
 
 export function keyFieldNames(): string[] {

@@ -1,12 +1,20 @@
 import type { Lead, LeadSource } from "./lead.ts";
 
+export type HistoryType =
+  | "lead.captured"
+  | "lead.event"
+  | "score.changed"
+  | "temperature.changed"
+  | "stage.changed"
+  | "lead.rescored";
+
 /** One line of a lead's history: what happened, when, and why. Newest first when read. */
 export interface HistoryEntry {
   leadId: string;
   /** Unique within the lead; the same event always gets the same id, so rewriting it is harmless. */
   id: string;
   at: string;
-  type: "lead.captured";
+  type: HistoryType;
   summary: string;
   details: Record<string, unknown>;
 }

@@ -1,38 +1,29 @@
-import { captureHistoryEntry, type HistoryEntry } from "./history.ts";
+import { foldEvents } from "../scoring/engagement.ts";
+import { type EventStore, needsReplay, type ScoringDependencies } from "../scoring/events.ts";
+import { qualify } from "../scoring/qualify.ts";
+import { captureHistoryEntry } from "./history.ts";
 import { type IdentityClaims, identifiersOf, resolveIdentity } from "./identity.ts";
 import { applyCapture, type CaptureReceipt, findSource, type Lead } from "./lead.ts";
 import type { NormalizedLead } from "./normalize.ts";
+import { ConcurrentUpdateError, flushPending, maxSaveAttempts } from "./updates.ts";
 
 /** What ingestion needs from storage. Every write is a single-item write, conditional where it matters. */
-export interface LeadRepository extends IdentityClaims {
+export interface LeadRepository extends IdentityClaims, EventStore {
   /** The lead a delivery is pinned to, once a worker has pinned it. */
   findReceipt(receipt: Pick<CaptureReceipt, "source" | "platformLeadId">): Promise<string | undefined>;
   /** Pins the delivery to `leadId` unless it is pinned already; returns the lead it is pinned to. */
   pinReceipt(receipt: CaptureReceipt, leadId: string): Promise<string>;
-  getLead(id: string): Promise<Lead | undefined>;
-  /** Creates the lead when `expectedVersion` is undefined; false when someone wrote first. */
-  saveLead(lead: Lead, expectedVersion: number | undefined): Promise<boolean>;
-  /** Writes a history entry; writing the same entry again is harmless. */
-  recordHistory(entry: HistoryEntry): Promise<void>;
 }
 
-export interface IngestDependencies {
+export interface IngestDependencies extends ScoringDependencies {
   repository: LeadRepository;
   newLeadId: () => string;
-  now: () => string;
 }
 
 export interface IngestResult {
   leadId: string;
   outcome: "created" | "merged" | "duplicate";
 }
-
-/** Raised when other writers keep winning the race for one lead; the delivery is retried later. */
-export class ConcurrentUpdateError extends Error {
-  override readonly name = "ConcurrentUpdateError";
-}
-
-const maxSaveAttempts = 8;
 
 /**
  * Stores one delivery exactly once. Before touching a lead, the delivery is pinned to it (its
@@ -48,7 +39,7 @@ export async function ingestCapture(
 ): Promise<IngestResult> {
   const { repository } = deps;
   const pinned = await repository.findReceipt(receipt);
-  if (pinned !== undefined && (await finishIfApplied(repository, pinned, receipt))) {
+  if (pinned !== undefined && (await finishIfApplied(deps, pinned, receipt))) {
     return { leadId: pinned, outcome: "duplicate" };
   }
 
@@ -67,18 +58,20 @@ export async function ingestCapture(
     const current = attempt === 0 && identity.isNew ? undefined : await repository.getLead(identity.leadId);
     const applied = current && findSource(current, receipt);
     if (current && applied) {
-      await repository.recordHistory(captureHistoryEntry(current, applied));
+      await finish(deps, current, applied);
       return { leadId: current.id, outcome: "duplicate" };
     }
-    const next = applyCapture(current, capture, {
+    if (current) await flushPending(deps, current);
+    const now = deps.now();
+    const merged = applyCapture(current, capture, {
       leadId: identity.leadId,
-      now: deps.now(),
+      now,
       identityConflicts: identity.conflicts,
     });
+    const next = await qualifyCapture(deps, merged, now);
     if (await repository.saveLead(next, current?.version)) {
-      const source = next.sources.at(-1) as Lead["sources"][number];
-      await repository.recordHistory(captureHistoryEntry(next, source));
-      return { leadId: next.id, outcome: source.outcome };
+      await flushPending(deps, next);
+      return { leadId: next.id, outcome: (next.sources.at(-1) as Lead["sources"][number]).outcome };
     }
   }
   throw new ConcurrentUpdateError(`Lead ${identity.leadId} kept changing during ${maxSaveAttempts} attempts`);
@@ -88,10 +81,34 @@ export async function ingestCapture(
  * Whether the delivery is on its pinned lead already (a retry); if so, (re)writes its history
  * entry, which a crash between the lead write and the history write may have left unwritten.
  */
-async function finishIfApplied(repository: LeadRepository, leadId: string, receipt: CaptureReceipt): Promise<boolean> {
-  const lead = await repository.getLead(leadId);
+async function finishIfApplied(deps: IngestDependencies, leadId: string, receipt: CaptureReceipt): Promise<boolean> {
+  const lead = await deps.repository.getLead(leadId);
   const applied = lead && findSource(lead, receipt);
   if (!lead || !applied) return false;
-  await repository.recordHistory(captureHistoryEntry(lead, applied));
+  await finish(deps, lead, applied);
   return true;
+}
+
+async function finish(deps: IngestDependencies, lead: Lead, applied: Lead["sources"][number]): Promise<void> {
+  await deps.repository.recordHistory(captureHistoryEntry(lead, applied));
+  await flushPending(deps, lead);
+}
+
+/** The merged lead scored for what it now is; its capture entry and changes left pending. */
+async function qualifyCapture(deps: IngestDependencies, lead: Lead, now: string): Promise<Lead> {
+  const { model } = deps;
+  const source = lead.sources.at(-1) as Lead["sources"][number];
+  const replayed = needsReplay(lead, model) ? foldEvents(await deps.repository.listEvents(lead.id), model) : undefined;
+  const result = qualify(lead, model, {
+    now,
+    version: lead.version,
+    cause: { kind: "capture", source: source.source, platformLeadId: source.platformLeadId },
+    ...(replayed ? { engagement: replayed } : {}),
+  });
+  const recentEventIds = lead.qualification?.recentEventIds ?? [];
+  return {
+    ...lead,
+    qualification: { ...result.qualification, recentEventIds },
+    pending: { history: [captureHistoryEntry(lead, source), ...result.history], signals: result.signals },
+  };
 }

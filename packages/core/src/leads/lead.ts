@@ -1,5 +1,7 @@
 import { z } from "zod";
+import type { LeadSignal, Qualification } from "../scoring/qualify.ts";
 import { type ProfileField, profileFields } from "./fields.ts";
+import type { HistoryEntry } from "./history.ts";
 import type { NormalizedLead } from "./normalize.ts";
 
 export const maxPlatformLeadIdLength = 512;
@@ -52,8 +54,21 @@ export interface Lead extends LeadProfile {
   sources: LeadSource[];
   createdAt: string;
   updatedAt: string;
+  /** Score, temperature and stage; absent until the lead is first scored. */
+  qualification?: Qualification;
+  /** Written with the lead, then carried out: see `flushPending`. */
+  pending?: PendingEffects;
   /** Incremented by every write; saves are conditional on it. */
   version: number;
+}
+
+/**
+ * History entries and signals produced by a lead write, stored on the lead in that same write (an
+ * outbox): if the process dies before carrying them out, the next writer of the lead does it.
+ */
+export interface PendingEffects {
+  history: HistoryEntry[];
+  signals: LeadSignal[];
 }
 
 export function findSource(lead: Lead, receipt: CaptureReceipt): LeadSource | undefined {

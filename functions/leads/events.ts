@@ -1,0 +1,30 @@
+import { EventsBodySchema, NotFoundError, validateEvents } from "@leadflow/core";
+import {
+  httpHandler,
+  json,
+  leadStore,
+  loadSecrets,
+  parseBody,
+  parseInput,
+  queueSender,
+  requireApiKey,
+  requiredSetting,
+  scoringModel,
+} from "@leadflow/lambda";
+import { environmentNames } from "@leadflow/manifest";
+import { z } from "zod";
+
+const { ADMIN_API_KEY } = await loadSecrets(["ADMIN_API_KEY"]);
+const enqueue = queueSender(requiredSetting(environmentNames.queueUrl("events")));
+const Path = z.object({ id: z.string().min(1).max(128) });
+
+/** POST /leads/{id}/events: validate, enqueue for scoring, then acknowledge (202). */
+export const handler = httpHandler(async (event) => {
+  requireApiKey(event, ADMIN_API_KEY);
+  const { id } = parseInput(Path, event.pathParameters, "path");
+  const now = new Date();
+  const events = validateEvents(parseBody(EventsBodySchema, event), scoringModel(), now);
+  if (!(await leadStore().leadExists(id))) throw new NotFoundError(`No lead with id ${id}`);
+  await enqueue([{ leadId: id, receivedAt: now.toISOString(), events }]);
+  return json(202, { leadId: id, accepted: events.map((accepted) => accepted.id) });
+});

@@ -1,0 +1,270 @@
+import { z } from "zod";
+import { NotFoundError, ValidationError } from "../errors.ts";
+import type { HistoryEntry } from "../leads/history.ts";
+import type { Lead } from "../leads/lead.ts";
+import { type LeadUpdateDependencies, type LeadWriter, updateLead } from "../leads/updates.ts";
+import type { ScoringModel } from "./config.ts";
+import { type BehaviourEvent, type EngagementState, foldEvent, foldEvents, type RulePoints } from "./engagement.ts";
+import { initialQualification, type QualifyCause, qualify } from "./qualify.ts";
+
+/** How many applied event ids a lead remembers, to recognise a retried event without a read. */
+export const rememberedEventIds = 256;
+export const maxEventsPerRequest = 100;
+/** Clocks disagree; an event further in the future than this is refused. */
+const clockSkewMs = 5 * 60 * 1000;
+
+const propertyValue = z.union([z.string().max(2000), z.number(), z.boolean(), z.null()]);
+
+export const EventInputSchema = z.strictObject({
+  id: z
+    .string()
+    .trim()
+    .min(1)
+    .max(128)
+    .describe("the client's id for this event: a retry with the same id counts once"),
+  type: z.string().min(1).max(64),
+  at: z.iso.datetime({ offset: true }).describe("when it happened, ISO 8601"),
+  properties: z.record(z.string().min(1).max(128), propertyValue).default({}),
+});
+export type EventInput = z.infer<typeof EventInputSchema>;
+
+/** `POST /leads/{id}/events`: one event, or `{ "events": [ … ] }`. */
+export const EventsBodySchema = z.union([
+  EventInputSchema,
+  z.strictObject({ events: z.array(EventInputSchema).min(1).max(maxEventsPerRequest) }),
+]);
+
+/** What the events queue carries: the events of one request, for one lead. */
+export const EventsMessageSchema = z.object({
+  leadId: z.string().min(1),
+  receivedAt: z.iso.datetime(),
+  events: z
+    .array(
+      z.object({
+        id: z.string(),
+        type: z.string(),
+        at: z.iso.datetime(),
+        properties: z.record(z.string(), z.unknown()),
+      }),
+    )
+    .min(1),
+});
+export type EventsMessage = z.infer<typeof EventsMessageSchema>;
+
+/** Checks a request's events against the config: known types, a url on page views, sane times. */
+export function validateEvents(
+  body: z.infer<typeof EventsBodySchema>,
+  model: ScoringModel,
+  now: Date,
+): BehaviourEvent[] {
+  const inputs = "events" in body ? body.events : [body];
+  const issues: { path: string; message: string }[] = [];
+  const seen = new Set<string>();
+  const events = inputs.map((input, index) => {
+    const path = "events" in body ? `events.${index}` : "";
+    const at = (field: string) => (path ? `${path}.${field}` : field);
+    if (!model.eventTypes.has(input.type))
+      issues.push({ path: at("type"), message: `unknown event type "${input.type}" (see config/scoring.yaml)` });
+    if (input.type === "page_view" && typeof input.properties.url !== "string")
+      issues.push({ path: at("properties.url"), message: "a page_view needs properties.url" });
+    if (Date.parse(input.at) > now.getTime() + clockSkewMs)
+      issues.push({ path: at("at"), message: "is in the future" });
+    if (seen.has(input.id)) issues.push({ path: at("id"), message: `id "${input.id}" appears twice in this request` });
+    seen.add(input.id);
+    return { ...input, at: new Date(input.at).toISOString() };
+  });
+  if (issues.length > 0) throw new ValidationError("Some events are not valid", issues);
+  return events;
+}
+
+export interface EventStore extends LeadWriter {
+  /**
+   * Stores each event under (lead, event id) unless that id is stored already (first write wins),
+   * and returns the stored events with whether each was already there.
+   */
+  storeEvents(leadId: string, events: readonly BehaviourEvent[]): Promise<StoredEvent[]>;
+  /** Every stored event of the lead: to replay them against a new config. */
+  listEvents(leadId: string): Promise<BehaviourEvent[]>;
+}
+
+export interface StoredEvent {
+  event: BehaviourEvent;
+  /** Stored by an earlier delivery: a retry, or a client reusing an id. */
+  existed: boolean;
+}
+
+export interface ScoringDependencies extends LeadUpdateDependencies {
+  repository: EventStore;
+  model: ScoringModel;
+  now: () => string;
+}
+
+export interface RecordedEvents {
+  applied: number;
+  duplicates: number;
+}
+
+/**
+ * Records a lead's events exactly once: each is stored under its id first (so a retry, even with
+ * a different body, finds the first one), then folded into the lead's score in a conditional
+ * write that also remembers its id.
+ */
+export async function recordEvents(
+  deps: ScoringDependencies,
+  leadId: string,
+  events: readonly BehaviourEvent[],
+): Promise<RecordedEvents> {
+  const stored = await deps.repository.storeEvents(leadId, events);
+  let applied = 0;
+  const update = await updateLead(deps, leadId, async (lead) => {
+    const fresh = stored.filter((entry) => !alreadyApplied(lead, entry)).map(({ event }) => event);
+    applied = fresh.length;
+    if (fresh.length === 0) return undefined;
+    const replay = needsReplay(lead, deps.model) ? await deps.repository.listEvents(leadId) : undefined;
+    return applyEvents(lead, fresh, deps.model, deps.now(), replay);
+  });
+  if (!update) throw new NotFoundError(`No lead with id ${leadId}`);
+  return { applied, duplicates: stored.length - applied };
+}
+
+function alreadyApplied(lead: Lead, { event, existed }: StoredEvent): boolean {
+  const remembered = lead.qualification?.recentEventIds ?? [];
+  if (remembered.includes(event.id)) return true;
+  // Stored before yet unknown to the lead: either its first delivery died before the lead was
+  // written (apply it now), or it was applied so long ago the lead forgot its id (skip it).
+  return existed && remembered.length >= rememberedEventIds;
+}
+
+/** Whether the lead was scored with another config and has events to score again. */
+export function needsReplay(lead: Lead, model: ScoringModel): boolean {
+  const qualification = lead.qualification;
+  return !!qualification && qualification.configVersion !== model.version && qualification.recentEventIds.length > 0;
+}
+
+/**
+ * The lead with `events` folded in, scored and qualified at `now`, and a history entry per event
+ * naming the rules and points it earned. With `replay` (every stored event), engagement is
+ * rebuilt from scratch, as after a config change.
+ */
+export function applyEvents(
+  lead: Lead,
+  events: readonly BehaviourEvent[],
+  model: ScoringModel,
+  now: string,
+  replay?: readonly BehaviourEvent[],
+): Lead {
+  const previous = lead.qualification ?? initialQualification(lead.createdAt, model.version);
+  const ordered = [...events].sort((a, b) => a.at.localeCompare(b.at));
+  let engagement: EngagementState;
+  let scored: RulePoints[][];
+  if (replay) {
+    engagement = foldEvents(replay, model);
+    scored = ordered.map((event) => pointsFor(event, model));
+  } else {
+    engagement = structuredClone(previous.engagement);
+    scored = ordered.map((event) => foldEvent(engagement, event, model));
+  }
+  const eventIds = ordered.map((event) => event.id);
+  const cause: QualifyCause = { kind: "events", eventIds };
+  const version = lead.version + 1;
+  const result = qualify(lead, model, { now, version, cause, engagement });
+  const recentEventIds = [...previous.recentEventIds, ...eventIds].slice(-rememberedEventIds);
+  const eventEntries = ordered.map((event, index) => eventHistoryEntry(lead.id, event, scored[index] ?? [], model));
+  return {
+    ...lead,
+    qualification: { ...result.qualification, recentEventIds },
+    pending: { history: [...eventEntries, ...result.history], signals: result.signals },
+    updatedAt: now,
+    version,
+  };
+}
+
+/** The rules an event matches and their points, without folding it in. */
+export function pointsFor(event: BehaviourEvent, model: ScoringModel): RulePoints[] {
+  return (model.rulesByEvent.get(event.type) ?? [])
+    .filter((rule) => rule.test(event.properties))
+    .map((rule) => ({ rule: rule.id, points: rule.points }));
+}
+
+function eventHistoryEntry(
+  leadId: string,
+  event: BehaviourEvent,
+  rules: RulePoints[],
+  model: ScoringModel,
+): HistoryEntry {
+  const url = typeof event.properties.url === "string" ? ` ${event.properties.url}` : "";
+  const points = rules.length
+    ? rules.map(({ rule, points }) => `${points >= 0 ? "+" : ""}${points} ${rule}`).join(", ")
+    : "no rule matched";
+  return {
+    leadId,
+    id: `event:${event.id}`,
+    at: event.at,
+    type: "lead.event",
+    summary: `${event.type}${url}: ${points}`,
+    details: { eventId: event.id, type: event.type, properties: event.properties, rules, configVersion: model.version },
+  };
+}
+
+/**
+ * Scores the lead again at `now`: decay, stale BANT answers, and (`cause.kind === "rescore"`) the
+ * current config, replaying its events. Returns undefined when nothing would change.
+ */
+export async function requalify(
+  deps: ScoringDependencies,
+  lead: Lead,
+  cause: Extract<QualifyCause, { kind: "decay" | "rescore" }>,
+): Promise<Lead | undefined> {
+  const { model } = deps;
+  const previous = lead.qualification;
+  const replay = cause.kind === "rescore" || needsReplay(lead, model);
+  if (previous && previous.configVersion === model.version && cause.kind === "rescore") return undefined;
+  const engagement =
+    replay && previous?.recentEventIds.length
+      ? foldEvents(await deps.repository.listEvents(lead.id), model)
+      : previous?.engagement;
+  const now = deps.now();
+  const version = lead.version + 1;
+  const result = qualify(lead, model, { now, version, cause, ...(engagement ? { engagement } : {}) });
+  const next = result.qualification;
+  const unchanged =
+    previous &&
+    previous.configVersion === next.configVersion &&
+    previous.temperature === next.temperature &&
+    previous.stage === next.stage &&
+    previous.coolsAt === next.coolsAt;
+  if (unchanged) return undefined;
+  const history = [...result.history];
+  if (cause.kind === "rescore") history.push(rescoreEntry(lead, previous, next, now, version, model));
+  return {
+    ...lead,
+    qualification: { ...next, recentEventIds: previous?.recentEventIds ?? [] },
+    pending: { history, signals: result.signals },
+    updatedAt: now,
+    version,
+  };
+}
+
+function rescoreEntry(
+  lead: Lead,
+  previous: Lead["qualification"],
+  next: NonNullable<Lead["qualification"]>,
+  now: string,
+  version: number,
+  model: ScoringModel,
+): HistoryEntry {
+  const before = previous?.score.total ?? 0;
+  return {
+    leadId: lead.id,
+    id: `lead.rescored:${version}`,
+    at: now,
+    type: "lead.rescored",
+    summary: `Re-scored with config ${model.version}: score ${before} → ${next.score.total}`,
+    details: {
+      previousConfigVersion: previous?.configVersion ?? null,
+      configVersion: model.version,
+      before: previous?.score ?? null,
+      after: next.score,
+    },
+  };
+}
