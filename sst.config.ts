@@ -2,6 +2,7 @@ import type { SSTConfig } from "sst";
 import { Api } from "./stacks/Api.ts";
 import { Messaging } from "./stacks/Messaging.ts";
 import { suppressSstFindings } from "./stacks/nag.ts";
+import { Schedules } from "./stacks/Schedules.ts";
 import { Secrets } from "./stacks/Secrets.ts";
 import { Storage } from "./stacks/Storage.ts";
 
@@ -20,7 +21,7 @@ export default {
       // Handlers read the marketer-owned YAML at cold start (LEADFLOW_CONFIG_DIR, default `config`).
       copyFiles: [{ from: "config", to: "config" }],
     });
-    app.stack(Storage).stack(Secrets).stack(Messaging).stack(Api);
+    app.stack(Storage).stack(Secrets).stack(Messaging).stack(Api).stack(Schedules);
     suppressSstFindings(app);
   },
 } satisfies SSTConfig;

@@ -9,6 +9,7 @@ import {
   queues,
   type ResourceLocations,
   routes,
+  schedules,
   secretNames,
 } from "@leadflow/manifest";
 import { tableActions, tableDefinition } from "@leadflow/store/table";
@@ -28,11 +29,13 @@ import config from "../../sst.config.ts";
 
 const stage = "test";
 const account = "123456789012";
-const stackNames = ["Storage", "Secrets", "Messaging", "Api"] as const;
+const stackNames = ["Storage", "Secrets", "Messaging", "Api", "Schedules"] as const;
 type StackName = (typeof stackNames)[number];
 
 /** Every deploy-time setting the manifest names, set as if in the deploying shell. */
-const settingNames = [...new Set([...Object.values(routes), ...Object.values(consumers)].flatMap(settingsOf))];
+const settingNames = [
+  ...new Set([...Object.values(routes), ...Object.values(consumers), ...Object.values(schedules)].flatMap(settingsOf)),
+];
 const settingValue = (name: string) => `https://${name.toLowerCase()}.example.test`;
 
 let appName: string;
@@ -197,6 +200,21 @@ describe("Api", () => {
   });
 });
 
+describe("Schedules", () => {
+  test.each(Object.entries(schedules))(
+    "schedule %s: an EventBridge rule on the manifest schedule, running its function",
+    (name, schedule) => {
+      const rules = resources("Schedules", "AWS::Events::Rule").filter(
+        ([, rule]) => rule.Properties.ScheduleExpression === schedule.schedule,
+      );
+      expect(rules).toHaveLength(1);
+      const [, rule] = rules[0] as [string, CfnResource];
+      expect(rule.Properties.State).toBe("ENABLED");
+      expect(JSON.stringify(rule.Properties.Targets)).toContain(scheduleFunction(name).logicalId);
+    },
+  );
+});
+
 describe("functions", () => {
   const manifestFunctions: ManifestFunction[] = [
     ...Object.entries(routes).map(([routeKey, definition]) => ({
@@ -209,9 +227,14 @@ describe("functions", () => {
       definition: definition as ConsumerDefinition,
       deployed: () => consumerFunction(name),
     })),
+    ...Object.entries(schedules).map(([name, definition]) => ({
+      name: `schedule ${name}`,
+      definition: definition as FunctionDefinition,
+      deployed: () => scheduleFunction(name),
+    })),
   ];
 
-  test("one function per manifest route and consumer, besides SST's own custom-resource handler per stack", () => {
+  test("one function per manifest route, consumer and schedule, besides SST's own custom-resource handler per stack", () => {
     const all = stackNames.flatMap((stack) => resources(stack, "AWS::Lambda::Function"));
     const sstOwn = all.filter(([logicalId]) => logicalId.startsWith("CustomResourceHandler"));
     expect(sstOwn).toHaveLength(stackNames.length);
@@ -431,6 +454,13 @@ function consumerFunction(name: string): DeployedFunction {
   const found = resources("Messaging", "AWS::Lambda::Function").filter(([, fn]) => fn.Properties.Handler === handler);
   expect(found, `functions running ${handler}`).toHaveLength(1);
   return lambda("Messaging", (found[0] as [string, CfnResource])[0]);
+}
+
+function scheduleFunction(name: string): DeployedFunction {
+  const handler = schedules[name as keyof typeof schedules].handler;
+  const found = resources("Schedules", "AWS::Lambda::Function").filter(([, fn]) => fn.Properties.Handler === handler);
+  expect(found, `functions running ${handler}`).toHaveLength(1);
+  return lambda("Schedules", (found[0] as [string, CfnResource])[0]);
 }
 
 function roleOf(fn: DeployedFunction): CfnResource {

@@ -1,8 +1,8 @@
 /** `npm start`: leadflow on this machine, against in-process emulators, with no AWS account. */
 import { parseArgs } from "node:util";
-import { routes } from "@leadflow/manifest";
+import { routes, schedules } from "@leadflow/manifest";
 import { developmentSecrets, loadDotEnv } from "./development.ts";
-import { startLocalStack } from "./stack.ts";
+import { fastTimeScale, startLocalStack } from "./stack.ts";
 
 const usage = `Usage: npm start -- [--port N] [--data DIR] [--fast]
 
@@ -40,6 +40,11 @@ ${Object.keys(routes)
   .map((route) => `              ${route}`)
   .join("\n")}
 
+  Schedules   ${Object.entries(schedules)
+    .map(([name, schedule]) => `${name} every ${everyText(schedule.localEverySeconds * (values.fast ? fastTimeScale : 1))}`)
+    .join(", ")}
+              (run one now: npm run trigger -- <name>)
+
   Local tools POST ${stack.url}/_local/redrive  (dead-letter queues back to their queues)${
     stack.metaGraphStandIn ? `\n              ${stack.metaGraphStandIn}  (Meta Graph API stand-in)` : ""
   }
@@ -74,3 +79,7 @@ void stack.failed.then((error) => {
   process.exit(1);
 });
 process.on("SIGTERM", () => void shutdown("SIGTERM"));
+
+function everyText(seconds: number): string {
+  return seconds >= 3600 ? `${Math.round(seconds / 3600)} h` : `${Math.round(seconds / 60)} min`;
+}

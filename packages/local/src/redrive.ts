@@ -1,4 +1,3 @@
-import type { ServerResponse } from "node:http";
 import {
   DeleteMessageBatchCommand,
   ReceiveMessageCommand,
@@ -8,6 +7,7 @@ import {
 import type { QueueName } from "@leadflow/manifest";
 import type { QueueLocation } from "./emulators.ts";
 import type { LocalTool } from "./gateway.ts";
+import { reply } from "./reply.ts";
 
 /**
  * `POST /_local/redrive[/<queue>]`: moves what the dead-letter queues hold back to their queues,
@@ -52,8 +52,4 @@ async function redrive(sqs: SQSClient, queue: QueueLocation): Promise<number> {
     );
     moved += moving.length;
   }
-}
-
-function reply(response: ServerResponse, status: number, body: unknown): void {
-  response.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
 }

@@ -3,11 +3,13 @@ import { setPriority } from "node:os";
 import { join } from "node:path";
 import { GetQueueAttributesCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import {
+  consumedQueues,
   environmentFor,
   type FunctionDefinition,
   functionDefaults,
   type QueueName,
   routes,
+  schedules,
   secretNames,
 } from "@leadflow/manifest";
 import { developmentSecrets, localRegion, localTableName } from "./development.ts";
@@ -16,6 +18,8 @@ import { startGateway } from "./gateway.ts";
 import { functionNameOf, loadHandler, projectRoot } from "./lambda-runtime.ts";
 import { metaGraphStandIn } from "./meta-graph-stand-in.ts";
 import { redriveTool } from "./redrive.ts";
+import { reply } from "./reply.ts";
+import { type LocalSchedules, startSchedules } from "./schedules.ts";
 import type { WorkerMessage, WorkerOptions } from "./worker-protocol.ts";
 import { requestActivity } from "./yielding.ts";
 
@@ -44,8 +48,10 @@ export interface LocalStack {
   queues: Record<QueueName, QueueLocation>;
   /** Settles if the queue worker dies: the gateway is then closed, so nothing more is acknowledged. */
   failed: Promise<Error>;
-  /** Messages waiting or in flight on the work queues (DLQs excluded). */
+  /** Messages waiting or in flight on the queues a consumer reads (DLQs excluded). */
   pendingMessages(): Promise<number>;
+  /** The stack's crons, on local timers; `run` runs one now. */
+  schedules: LocalSchedules;
   /**
    * Stops taking requests, lets the worker finish the batches under way, then stops. Returns how
    * many messages were still queued: kept in `dataDir` for the next start, or gone when in memory.
@@ -53,9 +59,11 @@ export interface LocalStack {
   stop(): Promise<{ unprocessed: number }>;
 }
 
-const fastTimeScale = 1 / 30;
+export const fastTimeScale = 1 / 30;
 const metaGraphStandInPath = "/_local/meta-graph";
 const redrivePath = "/_local/redrive";
+const schedulesPath = "/_local/schedules";
+const environmentPath = "/_local/environment";
 
 /** Everything `npm start` runs: emulators, queue workers and the HTTP API, on this machine. */
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
@@ -87,7 +95,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
   const resources = { tableName: localTableName, queueUrls: queues };
   Object.assign(process.env, environment, { AWS_ENDPOINT_URL_DYNAMODB: worker.dynamodbEndpoint });
-  for (const route of Object.values(routes)) Object.assign(process.env, environmentFor(route, resources));
+  for (const definition of [...Object.values(routes), ...Object.values(schedules)]) {
+    Object.assign(process.env, environmentFor(definition, resources));
+  }
 
   const gatewayRoutes = await Promise.all(
     Object.entries(routes).map(async ([routeKey, route]: [string, FunctionDefinition]) => ({
@@ -97,7 +107,17 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       timeoutSeconds: route.timeoutSeconds ?? functionDefaults.timeoutSeconds,
     })),
   );
+  const localSchedules = await startSchedules(timeScale);
   gateway.mount(redrivePath, redriveTool(sqs, queues));
+  gateway.mount(schedulesPath, localSchedules.tool);
+  // What command-line tools (rescore) need to reach this stack's table and queues; no secrets.
+  const secretSet = new Set<string>(secretNames);
+  const toolEnvironment = {
+    ...Object.fromEntries(Object.entries(environment).filter(([name]) => !secretSet.has(name))),
+    AWS_ENDPOINT_URL_DYNAMODB: worker.dynamodbEndpoint,
+    ...environmentFor(schedules["refresh-temperatures"], resources),
+  };
+  gateway.mount(environmentPath, async (_request, response) => reply(response, 200, toolEnvironment));
   gateway.serve(gatewayRoutes);
   const pendingMessages = () => countPending(sqs, queues);
   let stopping = false;
@@ -119,9 +139,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     tableName: localTableName,
     queues,
     pendingMessages,
+    schedules: localSchedules,
     failed,
     async stop() {
       stopping = true;
+      localSchedules.stop();
       await gateway.close();
       await worker.stop();
       const unprocessed = await pendingMessages();
@@ -173,7 +195,8 @@ function stopChild(child: ChildProcess): Promise<void> {
 
 async function countPending(sqs: SQSClient, queues: Record<QueueName, QueueLocation>): Promise<number> {
   const counts = await Promise.all(
-    Object.values(queues).map(async (queue) => {
+    consumedQueues.map(async (name) => {
+      const queue = queues[name];
       const { Attributes = {} } = await sqs.send(
         new GetQueueAttributesCommand({
           QueueUrl: queue.url,

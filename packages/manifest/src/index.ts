@@ -40,11 +40,11 @@ export const queues = {
   },
   /**
    * Signals: a lead turned hot or marketing-qualified. Read by the speed-to-lead and nurture
-   * work of later releases; until then they wait here (14 days).
+   * work of later releases; until then they wait here, for 7 days.
    */
   qualified: {
     visibilityTimeoutSeconds: 120,
-    retentionSeconds: 14 * days,
+    retentionSeconds: 7 * days,
     maxReceiveCount: 12,
     deadLetterRetentionSeconds: 14 * days,
   },

@@ -20,17 +20,17 @@ const range = z
   .refine(({ min, max }) => min !== undefined || max !== undefined, "give min, max or both")
   .refine(({ min, max }) => min === undefined || max === undefined || min <= max, "min must not exceed max");
 
-export const operatorShapes = {
-  equals: { equals: scalar.describe("the value, compared ignoring case") },
-  in: { in: z.array(scalar).min(1).describe("any of these values, compared ignoring case") },
-  contains: { contains: z.string().min(1).describe("a substring, ignoring case") },
-  range: { range: range.describe("a number between min and max, inclusive; text like '51-200' reads as 51") },
-  matches: { matches: regex.describe("a regular expression (JavaScript syntax), ignoring case") },
-  exists: { exists: z.boolean().describe("true: the value is present; false: it is absent") },
+export const operatorSchemas = {
+  equals: scalar.describe("the value, compared ignoring case"),
+  in: z.array(scalar).min(1).describe("any of these values, compared ignoring case"),
+  contains: z.string().min(1).describe("a substring, ignoring case"),
+  range: range.describe("a number between min and max, inclusive; text like '51-200' reads as 51"),
+  matches: regex.describe("a regular expression (JavaScript syntax), ignoring case"),
+  exists: z.boolean().describe("true: the value is present; false: it is absent"),
 } as const;
 
-export type Operator = keyof typeof operatorShapes;
-export const operators = Object.keys(operatorShapes) as Operator[];
+export type Operator = keyof typeof operatorSchemas;
+export const operators = Object.keys(operatorSchemas) as Operator[];
 
 export type ConditionOperator =
   | { equals: string | number | boolean }
@@ -40,11 +40,23 @@ export type ConditionOperator =
   | { matches: string }
   | { exists: boolean };
 
-/** A strict object per operator, with `extra` keys (e.g. `field`) beside it. */
+/** A condition with `extra` keys (e.g. `field`) beside its one operator. */
 export function conditionSchema<Extra extends z.ZodRawShape>(extra: Extra) {
-  return z.union(
-    operators.map((operator) => z.strictObject({ ...extra, ...operatorShapes[operator] })),
-  ) as unknown as z.ZodType<z.infer<z.ZodObject<Extra>> & ConditionOperator>;
+  const optionalOperators = Object.fromEntries(
+    operators.map((operator) => [operator, operatorSchemas[operator].optional()]),
+  ) as { [Key in Operator]: z.ZodOptional<(typeof operatorSchemas)[Key]> };
+  return z.strictObject({ ...extra, ...optionalOperators }).superRefine((condition, context) => {
+    const given = operators.filter((operator) => (condition as Record<string, unknown>)[operator] !== undefined);
+    if (given.length === 1) return;
+    context.addIssue({
+      code: "custom",
+      path: given.length > 1 ? [given[1] as string] : [],
+      message:
+        given.length === 0
+          ? `give one test: ${operators.join(", ")}`
+          : `give one test only, not ${given.join(" and ")}`,
+    });
+  });
 }
 
 export type Predicate = (values: readonly string[]) => boolean;

@@ -1,0 +1,33 @@
+/**
+ * `npm run config:check`: checks every file in config/ (or LEADFLOW_CONFIG_DIR) and prints each
+ * mistake as file:line:column; exits 1 if there is any. `-- --write-schemas` also writes the JSON
+ * Schemas editors use to config/schema/.
+ */
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { formatIssue } from "@leadflow/core";
+import { checkConfigFiles, configFiles, jsonSchemaOf, schemaFileName } from "./config-files.ts";
+
+const { values } = parseArgs({ options: { "write-schemas": { type: "boolean", default: false } } });
+const configDir = process.env.LEADFLOW_CONFIG_DIR ?? "config";
+
+if (values["write-schemas"]) {
+  for (const name of Object.keys(configFiles) as (keyof typeof configFiles)[]) {
+    const file = join(configDir, "schema", schemaFileName(name));
+    writeFileSync(file, jsonSchemaOf(name));
+    console.log(`wrote ${file}`);
+  }
+}
+
+const issues = checkConfigFiles(configDir);
+for (const issue of issues) console.error(formatIssue(issue));
+if (issues.length > 0) {
+  console.error(`\n${issues.length} mistake(s) in ${configDir}/`);
+  process.exit(1);
+}
+console.log(
+  `${Object.keys(configFiles)
+    .map((name) => join(configDir, name))
+    .join(", ")}: OK`,
+);
