@@ -1,5 +1,6 @@
 /** `npm start`: leadflow on this machine, against in-process emulators, with no AWS account. */
 import { parseArgs } from "node:util";
+import { ConfigError } from "@leadflow/core";
 import { routes, schedules } from "@leadflow/manifest";
 import { developmentSecrets, loadDotEnv } from "./development.ts";
 import { fastTimeScale, startLocalStack } from "./stack.ts";
@@ -30,6 +31,9 @@ const stack = await startLocalStack({
   ...(values.port ? { port: Number(values.port) } : {}),
   ...(values.data ? { dataDir: values.data } : {}),
   fast: values.fast,
+}).catch((error: Error) => {
+  console.error(error instanceof ConfigError ? `The config has mistakes:\n${error.message}` : error);
+  process.exit(1);
 });
 
 console.log(`
@@ -41,7 +45,10 @@ ${Object.keys(routes)
   .join("\n")}
 
   Schedules   ${Object.entries(schedules)
-    .map(([name, schedule]) => `${name} every ${everyText(schedule.localEverySeconds * (values.fast ? fastTimeScale : 1))}`)
+    .map(
+      ([name, schedule]) =>
+        `${name} every ${everyText(schedule.localEverySeconds * (values.fast ? fastTimeScale : 1))}`,
+    )
     .join(", ")}
               (run one now: npm run trigger -- <name>)
 

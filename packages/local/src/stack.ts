@@ -2,6 +2,7 @@ import { type ChildProcess, fork } from "node:child_process";
 import { setPriority } from "node:os";
 import { join } from "node:path";
 import { GetQueueAttributesCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import { ConfigError } from "@leadflow/core";
 import {
   consumedQueues,
   environmentFor,
@@ -12,6 +13,7 @@ import {
   schedules,
   secretNames,
 } from "@leadflow/manifest";
+import { checkConfigFiles } from "./config-files.ts";
 import { developmentSecrets, localRegion, localTableName } from "./development.ts";
 import { ensureQueues, localCredentials, type QueueLocation, sqsClient, startSqs } from "./emulators.ts";
 import { startGateway } from "./gateway.ts";
@@ -68,6 +70,9 @@ const environmentPath = "/_local/environment";
 /** Everything `npm start` runs: emulators, queue workers and the HTTP API, on this machine. */
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const timeScale = options.fast ? fastTimeScale : 1;
+  // Refused before anything starts, with every mistake's line and column.
+  const issues = checkConfigFiles(process.env.LEADFLOW_CONFIG_DIR ?? join(projectRoot, "config"));
+  if (issues.length > 0) throw new ConfigError(issues);
   const sqsEmulator = await startSqs(options.dataDir);
   const sqs = sqsClient(sqsEmulator.endpoint);
   const queues = await ensureQueues(sqs);

@@ -51,7 +51,13 @@ export function parseYamlConfig<Schema extends z.ZodType>(
     result.error.issues.map((issue) => {
       const keys = issue.code === "unrecognized_keys" ? issue.keys.slice(0, 1) : [];
       const position = at(offsetOf(document, [...(issue.path as (string | number)[]), ...keys]));
-      return { file, ...columnOf(position), path: issue.path.join("."), message: issue.message };
+      const missing = issue.code === "invalid_type" && issue.message.endsWith("received undefined");
+      return {
+        file,
+        ...columnOf(position),
+        path: issue.path.join("."),
+        message: missing ? "is required" : issue.message,
+      };
     }),
   );
 }
