@@ -34,8 +34,8 @@ describe("config/scoring.yaml", () => {
     expect(shippedScoring.engagementRules.size).toBe(10);
     expect(shippedScoring.rulesByEvent.get("page_view")?.map(({ id }) => id)).toEqual(["pricing-page", "page-view"]);
     expect([...shippedScoring.groupCaps]).toEqual([
-      ["web", 40],
-      ["email", 20],
+      ["web", 35],
+      ["email", 15],
     ]);
     expect(shippedScoring.bant.map(({ key }) => key)).toEqual(["budget", "authority", "need", "timeline"]);
     expect(shippedScoring.eventTypes.has("trial_started")).toBe(true);
@@ -121,7 +121,9 @@ describe("scoring config errors", () => {
 
   it("points at an invalid regular expression", () => {
     expect(
-      issuesOf(`fit:\n  - id: title\n    field: jobTitle\n    matches: "(chief"\n    points: 5\n${engagement}${thresholds}`),
+      issuesOf(
+        `fit:\n  - id: title\n    field: jobTitle\n    matches: "(chief"\n    points: 5\n${engagement}${thresholds}`,
+      ),
     ).toEqual([
       expect.objectContaining({
         line: 4,
@@ -137,7 +139,9 @@ describe("scoring config errors", () => {
       issuesOf(
         `fit:\n  - id: size\n    field: custom.company_size\n    range: { min: 500, max: 50 }\n    points: 5\n${engagement}${thresholds}`,
       ),
-    ).toEqual([expect.objectContaining({ line: 4, column: 12, path: "fit.0.range", message: "min must not exceed max" })]);
+    ).toEqual([
+      expect.objectContaining({ line: 4, column: 12, path: "fit.0.range", message: "min must not exceed max" }),
+    ]);
   });
 
   it("points at an engagement rule's unknown event type", () => {
@@ -211,5 +215,10 @@ describe("scoring config errors", () => {
         message: "must be above warm.score",
       },
     ]);
+  });
+
+  it("refuses a hot BANT count below the warm one", () => {
+    const text = `${engagement}temperature:\n  warm: { score: 30, bant: 3 }\n  hot: { score: 70, bant: 2 }\nstages:\n  informationQualified: { bantAnswered: 1 }\n  marketingQualified: { score: 60 }\n`;
+    expect(issuesOf(text)).toEqual([expect.objectContaining({ line: 5, column: 27, path: "temperature.hot.bant" })]);
   });
 });

@@ -171,7 +171,10 @@ describe("fit rules", () => {
         "  - { id: nobody, field: jobTitle, exists: false, points: -20 }",
       ].join("\n"),
     });
-    const { qualification } = qualifyAt(leadFrom(capture({ email: "a@acme-corp.com", jobTitle: "IT Manager" })), scoring);
+    const { qualification } = qualifyAt(
+      leadFrom(capture({ email: "a@acme-corp.com", jobTitle: "IT Manager" })),
+      scoring,
+    );
     expect(qualification.fitRules).toEqual([
       { rule: "business", points: 15 },
       { rule: "manager", points: 10 },
@@ -197,11 +200,12 @@ describe("engagement", () => {
 
   it("scores an event only when its properties meet the rule's conditions", () => {
     const state: EngagementState = {};
-    expect(foldEvent(state, event("e1", "page_view", now, { url: "https://example.com/pricing?plan=pro" }), pricing))
-      .toEqual([{ rule: "pricing", points: 15 }]);
-    expect(foldEvent(state, event("e2", "page_view", now, { url: "https://example.com/pricing-faq" }), pricing)).toEqual(
-      [],
-    );
+    expect(
+      foldEvent(state, event("e1", "page_view", now, { url: "https://example.com/pricing?plan=pro" }), pricing),
+    ).toEqual([{ rule: "pricing", points: 15 }]);
+    expect(
+      foldEvent(state, event("e2", "page_view", now, { url: "https://example.com/pricing-faq" }), pricing),
+    ).toEqual([]);
     expect(foldEvent(state, event("e3", "page_view", now, {}), pricing)).toEqual([]);
     expect(foldEvent(state, event("e4", "webinar_attended", now, { minutes: 45 }), pricing)).toEqual([
       { rule: "long-watch", points: 10 },
@@ -253,7 +257,8 @@ describe("engagement", () => {
 
   it("leaves a group under its cap alone", () => {
     const scoring = model({
-      engagement: "  groups:\n    web: { cap: 30 }\n  rules:\n    - { id: views, event: page_view, points: 10, group: web }",
+      engagement:
+        "  groups:\n    web: { cap: 30 }\n  rules:\n    - { id: views, event: page_view, points: 10, group: web }",
     });
     const state = foldEvents([event("e1", "page_view", now, { url: "https://example.com/" })], scoring);
     expect(pointsAt(state, scoring, now)).toEqual({ views: 10 });

@@ -121,7 +121,7 @@ export function createLeadStore({ client, tableName, now = () => new Date().toIS
     },
 
     async leadExists(id: string): Promise<boolean> {
-      const { data } = await lead.get({ leadId: id }).go({ attributes: ["leadId"] });
+      const { data } = await lead.get({ leadId: id }).go({ attributes: ["leadId"], consistent: true });
       return data !== null;
     },
 

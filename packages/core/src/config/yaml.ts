@@ -1,4 +1,4 @@
-import { isNode, LineCounter, parseDocument } from "yaml";
+import { isMap, isNode, isScalar, LineCounter, parseDocument } from "yaml";
 import type { z } from "zod";
 
 export interface ConfigIssue {
@@ -49,8 +49,11 @@ export function parseYamlConfig<Schema extends z.ZodType>(
 
   throw new ConfigError(
     result.error.issues.map((issue) => {
-      const keys = issue.code === "unrecognized_keys" ? issue.keys.slice(0, 1) : [];
-      const position = at(offsetOf(document, [...(issue.path as (string | number)[]), ...keys]));
+      const path = issue.path as (string | number)[];
+      const unknownKey = issue.code === "unrecognized_keys" ? issue.keys[0] : undefined;
+      const position = at(
+        unknownKey === undefined ? offsetOf(document, path) : keyOffsetOf(document, path, unknownKey),
+      );
       const missing = issue.code === "invalid_type" && issue.message.endsWith("received undefined");
       return {
         file,
@@ -64,6 +67,16 @@ export function parseYamlConfig<Schema extends z.ZodType>(
 
 function columnOf({ line, col }: { line: number; col: number }): { line: number; column: number } {
   return { line, column: col };
+}
+
+/** Where `key` itself is written in the map at `path` (not its value). */
+function keyOffsetOf(document: ReturnType<typeof parseDocument>, path: (string | number)[], key: string): number {
+  const map = path.length === 0 ? document.contents : document.getIn(path, true);
+  if (isMap(map)) {
+    const item = map.items.find((pair) => isScalar(pair.key) && pair.key.value === key);
+    if (item && isNode(item.key) && item.key.range) return item.key.range[0];
+  }
+  return offsetOf(document, path);
 }
 
 /** The start of the deepest node that exists along `path` (a missing key points at its parent). */

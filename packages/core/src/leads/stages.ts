@@ -32,7 +32,12 @@ export class StageTransitionError extends LeadflowError {
   readonly code = "invalid_transition";
 
   constructor(from: Stage, to: Stage, actor: StageActor) {
-    super(`A lead cannot move from ${from} to ${to} (${actor})`, { from, to, actor, allowed: allowedNext(from) });
+    super(`A lead cannot move from ${from} to ${to} (${actor})`, {
+      from,
+      to,
+      actor,
+      allowed: allowedNext(from).filter((next) => canTransition(from, next, actor)),
+    });
   }
 }
 

@@ -124,6 +124,12 @@ export const ScoringConfigSchema = z
     const { warm, hot } = config.temperature;
     if (hot.score <= warm.score)
       context.addIssue({ code: "custom", path: ["temperature", "hot", "score"], message: "must be above warm.score" });
+    if (hot.bant !== undefined && warm.bant !== undefined && hot.bant < warm.bant)
+      context.addIssue({
+        code: "custom",
+        path: ["temperature", "hot", "bant"],
+        message: "must not be below warm.bant",
+      });
   });
 export type ScoringConfig = z.output<typeof ScoringConfigSchema>;
 

@@ -114,7 +114,9 @@ export async function recordEvents(
   leadId: string,
   events: readonly BehaviourEvent[],
 ): Promise<RecordedEvents> {
-  const stored = await deps.repository.storeEvents(leadId, events);
+  const ids = new Set<string>();
+  const firstOfEach = events.filter((event) => !ids.has(event.id) && ids.add(event.id));
+  const stored = await deps.repository.storeEvents(leadId, firstOfEach);
   let applied = 0;
   const update = await updateLead(deps, leadId, async (lead) => {
     const fresh = stored.filter((entry) => !alreadyApplied(lead, entry)).map(({ event }) => event);
@@ -124,7 +126,7 @@ export async function recordEvents(
     return applyEvents(lead, fresh, deps.model, deps.now(), replay);
   });
   if (!update) throw new NotFoundError(`No lead with id ${leadId}`);
-  return { applied, duplicates: stored.length - applied };
+  return { applied, duplicates: events.length - applied };
 }
 
 function alreadyApplied(lead: Lead, { event, existed }: StoredEvent): boolean {

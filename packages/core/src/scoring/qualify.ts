@@ -273,16 +273,25 @@ function temperatureOf(
   return { level: "cold", because: `score ${score.total} < ${warm} (warm threshold)` };
 }
 
-/** The first day on which, with no new event, decay or stale BANT answers lower the temperature. */
+/**
+ * The first day on which, with no new event, decay or stale BANT answers lower the temperature:
+ * a binary search over whole days, as temperature only falls with time (engagement rules with
+ * negative points, which rise back toward zero, are the exception this accepts).
+ */
 function nextCooling(qualification: Qualification, model: ScoringModel, now: number): string | undefined {
   if (qualification.temperature === "cold") return undefined;
   const rank = temperatures.indexOf(qualification.temperature);
-  for (let day = 1; day <= coolingHorizonDays; day++) {
-    const at = now + day * dayMs;
-    const { temperature } = scoreAt(qualification, model, at);
-    if (temperatures.indexOf(temperature.level) < rank) return new Date(at).toISOString();
+  const cooledBy = (day: number) =>
+    temperatures.indexOf(scoreAt(qualification, model, now + day * dayMs).temperature.level) < rank;
+  if (!cooledBy(coolingHorizonDays)) return undefined;
+  let low = 0;
+  let high = coolingHorizonDays;
+  while (high - low > 1) {
+    const middle = Math.floor((low + high) / 2);
+    if (cooledBy(middle)) high = middle;
+    else low = middle;
   }
-  return undefined;
+  return new Date(now + high * dayMs).toISOString();
 }
 
 function describePoints(rules: readonly RulePoints[]): string {

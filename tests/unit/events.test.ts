@@ -1,0 +1,330 @@
+import {
+  type BehaviourEvent,
+  EventsBodySchema,
+  ingestCapture,
+  NotFoundError,
+  needsReplay,
+  parseScoring,
+  recordEvents,
+  refreshTemperatures,
+  type ScoringModel,
+  ValidationError,
+  validateEvents,
+} from "@leadflow/core";
+import { describe, expect, it } from "vitest";
+import { capture } from "../helpers/captures.ts";
+import { memoryRepository } from "../helpers/memory-repository.ts";
+import { scoringDependencies, testClock } from "../helpers/scoring.ts";
+
+const now = "2026-11-24T10:00:00.000Z";
+
+function scoringWith(demoPoints = 40): ScoringModel {
+  return parseScoring(`engagement:
+  halfLifeDays: 7
+  rules:
+    - { id: demo, event: demo_request, points: ${demoPoints} }
+    - { id: views, event: page_view, points: 5 }
+customEvents: [trial_started]
+temperature:
+  warm: { score: 30 }
+  hot: { score: 70 }
+stages:
+  informationQualified: { bantAnswered: 1 }
+  marketingQualified: { score: 60 }
+`);
+}
+
+function event(id: string, type = "demo_request", at = now, properties: Record<string, unknown> = {}): BehaviourEvent {
+  return { id, type, at, properties };
+}
+
+async function capturedLead(scoring = scoringWith()) {
+  const memory = memoryRepository();
+  const clock = testClock(now);
+  const { dependencies, published } = scoringDependencies(memory.repository, { model: scoring, now: clock.now });
+  const deps = { ...dependencies, newLeadId: () => "lead-1" };
+  const delivery = capture({ email: "ada@gmail.com" });
+  await ingestCapture(deps, delivery.receipt, () => delivery.lead);
+  const lead = () => memory.leads.get("lead-1");
+  return { memory, clock, deps, published, lead };
+}
+
+async function* pages(...leadIdPages: string[][]) {
+  yield* leadIdPages;
+}
+
+describe("validating events", () => {
+  const scoring = scoringWith();
+  const validate = (body: unknown) => validateEvents(EventsBodySchema.parse(body), scoring, new Date(now));
+
+  function issuesOf(body: unknown) {
+    try {
+      validate(body);
+    } catch (error) {
+      if (error instanceof ValidationError) return error.details;
+      throw error;
+    }
+    throw new Error("expected the events to be rejected");
+  }
+
+  it("accepts one event or a list, with times in UTC and properties defaulted", () => {
+    expect(validate({ id: "e1", type: "demo_request", at: "2026-11-24T11:00:00+01:00" })).toEqual([
+      { id: "e1", type: "demo_request", at: "2026-11-24T10:00:00.000Z", properties: {} },
+    ]);
+    expect(
+      validate({
+        events: [
+          { id: "e1", type: "page_view", at: now, properties: { url: "https://example.com/" } },
+          { id: "e2", type: "trial_started", at: now },
+        ],
+      }).map(({ id, type }) => [id, type]),
+    ).toEqual([
+      ["e1", "page_view"],
+      ["e2", "trial_started"],
+    ]);
+  });
+
+  it("allows five minutes of clock skew", () => {
+    expect(validate({ id: "e1", type: "demo_request", at: "2026-11-24T10:05:00.000Z" })).toHaveLength(1);
+  });
+
+  it("names each problem by its path", () => {
+    expect(
+      issuesOf({
+        events: [
+          { id: "e1", type: "podcast_listen", at: now },
+          { id: "e2", type: "page_view", at: now, properties: { path: "/pricing" } },
+          { id: "e3", type: "demo_request", at: "2026-11-24T10:05:01.000Z" },
+          { id: "e1", type: "demo_request", at: now },
+        ],
+      }),
+    ).toEqual([
+      { path: "events.0.type", message: 'unknown event type "podcast_listen" (see config/scoring.yaml)' },
+      { path: "events.1.properties.url", message: "a page_view needs properties.url" },
+      { path: "events.2.at", message: "is in the future" },
+      { path: "events.3.id", message: 'id "e1" appears twice in this request' },
+    ]);
+  });
+
+  it("names the problems of a single event without a prefix", () => {
+    expect(issuesOf({ id: "e1", type: "page_view", at: "2027-01-01T00:00:00.000Z" })).toEqual([
+      { path: "properties.url", message: "a page_view needs properties.url" },
+      { path: "at", message: "is in the future" },
+    ]);
+  });
+
+  it("rejects with validation_failed", () => {
+    expect(() => validate({ id: "e1", type: "podcast_listen", at: now })).toThrow(
+      expect.objectContaining({ code: "validation_failed", message: "Some events are not valid" }),
+    );
+  });
+});
+
+describe("recording events", () => {
+  it("counts a retried event once", async () => {
+    const { memory, deps, lead } = await capturedLead();
+    expect(await recordEvents(deps, "lead-1", [event("e1")])).toEqual({ applied: 1, duplicates: 0 });
+    const version = lead()?.version;
+    expect(await recordEvents(deps, "lead-1", [event("e1")])).toEqual({ applied: 0, duplicates: 1 });
+    expect(lead()?.version).toBe(version);
+    expect(lead()?.qualification).toMatchObject({
+      engagement: { demo: { value: 40, count: 1 } },
+      score: { total: 40 },
+      recentEventIds: ["e1"],
+    });
+    expect(memory.history.filter(({ type }) => type === "lead.event")).toHaveLength(1);
+  });
+
+  it("keeps the first body of an event id re-sent with a different body", async () => {
+    const { memory, deps, lead } = await capturedLead();
+    await recordEvents(deps, "lead-1", [event("e1", "page_view", now, { url: "https://example.com/" })]);
+    expect(await recordEvents(deps, "lead-1", [event("e1"), event("e2")])).toEqual({ applied: 1, duplicates: 1 });
+    expect(memory.events.get("lead-1#e1")?.type).toBe("page_view");
+    expect(lead()?.qualification?.engagement).toMatchObject({ views: { count: 1 }, demo: { count: 1 } });
+    expect(lead()?.qualification?.score.total).toBe(45);
+  });
+
+  it("counts an id repeated within one batch once", async () => {
+    const { deps, lead } = await capturedLead();
+    expect(await recordEvents(deps, "lead-1", [event("e1"), event("e1", "page_view")])).toEqual({
+      applied: 1,
+      duplicates: 1,
+    });
+    expect(lead()?.qualification).toMatchObject({ score: { total: 40 }, recentEventIds: ["e1"] });
+  });
+
+  it("applies an event stored by a delivery that died before scoring it", async () => {
+    const { memory, deps, lead } = await capturedLead();
+    await memory.repository.storeEvents("lead-1", [event("e1")]);
+    expect(await recordEvents(deps, "lead-1", [event("e1")])).toEqual({ applied: 1, duplicates: 0 });
+    expect(lead()?.qualification?.score.total).toBe(40);
+  });
+
+  it("recognises a retry of an event too old for the lead to remember its id", async () => {
+    const { deps, lead } = await capturedLead(scoringWith(0));
+    const ids = Array.from({ length: 257 }, (_, index) => `e${index}`);
+    for (const batch of [ids.slice(0, 100), ids.slice(100, 200), ids.slice(200)]) {
+      await recordEvents(
+        deps,
+        "lead-1",
+        batch.map((id) => event(id)),
+      );
+    }
+    expect(lead()?.qualification?.recentEventIds).toEqual(ids.slice(1));
+    expect(await recordEvents(deps, "lead-1", [event("e0")])).toEqual({ applied: 0, duplicates: 1 });
+    expect(lead()?.qualification?.engagement.demo?.count).toBe(257);
+  });
+
+  it("refuses events for a lead that does not exist", async () => {
+    const { deps } = await capturedLead();
+    await expect(recordEvents(deps, "lead-404", [event("e1")])).rejects.toThrow(NotFoundError);
+  });
+
+  it("writes a history entry per event naming its rules, points and config", async () => {
+    const scoring = scoringWith();
+    const { memory, deps } = await capturedLead(scoring);
+    await recordEvents(deps, "lead-1", [event("e2", "page_view", now, { url: "https://example.com/a" }), event("e1")]);
+    expect(memory.history.filter(({ type }) => type === "lead.event")).toEqual([
+      {
+        leadId: "lead-1",
+        id: "event:e2",
+        at: now,
+        type: "lead.event",
+        summary: "page_view https://example.com/a: +5 views",
+        details: {
+          eventId: "e2",
+          type: "page_view",
+          properties: { url: "https://example.com/a" },
+          rules: [{ rule: "views", points: 5 }],
+          configVersion: scoring.version,
+        },
+      },
+      expect.objectContaining({ id: "event:e1", summary: "demo_request: +40 demo" }),
+    ]);
+  });
+
+  it("publishes lead.hot and lead.marketing-qualified once, when the lead crosses", async () => {
+    const { deps, published, lead, clock } = await capturedLead();
+    await recordEvents(deps, "lead-1", [event("e1")]);
+    expect(published).toEqual([]);
+    expect(lead()?.qualification?.temperature).toBe("warm");
+
+    await recordEvents(deps, "lead-1", [event("e2")]);
+    const version = lead()?.version;
+    expect(published).toEqual([
+      {
+        id: `lead-1:lead.hot:${version}`,
+        type: "lead.hot",
+        leadId: "lead-1",
+        at: now,
+        score: { fit: 0, engagement: 80, total: 80 },
+        temperature: "hot",
+        stage: "marketing-qualified",
+        configVersion: deps.model.version,
+      },
+      expect.objectContaining({ id: `lead-1:lead.marketing-qualified:${version}`, type: "lead.marketing-qualified" }),
+    ]);
+    expect(lead()?.pending?.signals).toEqual([]);
+
+    clock.advanceDays(1);
+    await recordEvents(deps, "lead-1", [event("e3", "demo_request", clock.now())]);
+    expect(published).toHaveLength(2);
+  });
+});
+
+describe("events after a config change", () => {
+  it("needs a replay only for a lead scored with another config that has events", async () => {
+    const before = scoringWith(40);
+    const after = scoringWith(10);
+    const { deps, lead } = await capturedLead(before);
+    const captured = lead();
+    if (!captured) throw new Error("no lead");
+    expect(needsReplay(captured, after)).toBe(false);
+    await recordEvents(deps, "lead-1", [event("e1")]);
+    const withEvents = lead();
+    if (!withEvents) throw new Error("no lead");
+    expect(needsReplay(withEvents, before)).toBe(false);
+    expect(needsReplay(withEvents, after)).toBe(true);
+  });
+
+  it("scores every stored event again with the new config, and says which config decided", async () => {
+    const before = scoringWith(40);
+    const after = scoringWith(10);
+    const { memory, deps, lead } = await capturedLead(before);
+    await recordEvents(deps, "lead-1", [event("e1"), event("e2")]);
+    expect(lead()?.qualification?.score.total).toBe(80);
+
+    await recordEvents({ ...deps, model: after }, "lead-1", [event("e3")]);
+    expect(lead()?.qualification).toMatchObject({
+      configVersion: after.version,
+      engagement: { demo: { value: 30, count: 3 } },
+      score: { total: 30 },
+      temperature: "warm",
+      recentEventIds: ["e1", "e2", "e3"],
+    });
+    const entries = lead()?.pending?.history ?? [];
+    expect(entries.map(({ id, type }) => [id, type])).toEqual([
+      ["event:e3", "lead.event"],
+      [`temperature.changed:${lead()?.version}`, "temperature.changed"],
+    ]);
+    for (const entry of entries) {
+      expect(entry.details.configVersion).toBe(after.version);
+      expect(memory.history).toContainEqual(entry);
+    }
+  });
+});
+
+describe("refreshing temperatures", () => {
+  it("turns a warm lead cold once its engagement has decayed, and says why", async () => {
+    const { memory, deps, clock, lead } = await capturedLead();
+    await recordEvents(deps, "lead-1", [event("e1")]);
+    expect(lead()?.qualification).toMatchObject({
+      temperature: "warm",
+      coolsAt: "2026-11-28T10:00:00.000Z",
+    });
+
+    clock.advanceDays(3);
+    expect(await refreshTemperatures(deps, pages(["lead-1"]))).toEqual({ checked: 1, changed: 0 });
+    expect(lead()?.qualification?.temperature).toBe("warm");
+
+    clock.advanceDays(1);
+    expect(await refreshTemperatures(deps, pages(["lead-1"]))).toEqual({ checked: 1, changed: 1 });
+    const cooled = lead();
+    expect(cooled?.qualification).toMatchObject({ temperature: "cold", temperatureSince: "2026-11-28T10:00:00.000Z" });
+    expect(cooled?.qualification).not.toHaveProperty("coolsAt");
+    expect(memory.history.find(({ type, at }) => type === "temperature.changed" && at === clock.now())).toEqual({
+      leadId: "lead-1",
+      id: `temperature.changed:${cooled?.version}`,
+      at: "2026-11-28T10:00:00.000Z",
+      type: "temperature.changed",
+      summary: "Warm → cold: score 27 < 30 (warm threshold)",
+      details: {
+        from: "warm",
+        to: "cold",
+        because: "score 27 < 30 (warm threshold)",
+        score: { fit: 0, engagement: 27, total: 27 },
+        cause: { kind: "decay" },
+        configVersion: deps.model.version,
+      },
+    });
+  });
+
+  it("sets coolsAt for a hot lead to the day it turns warm", async () => {
+    const { deps, lead } = await capturedLead();
+    await recordEvents(deps, "lead-1", [event("e1"), event("e2")]);
+    expect(lead()?.qualification).toMatchObject({ temperature: "hot", coolsAt: "2026-11-26T10:00:00.000Z" });
+  });
+
+  it("leaves coolsAt off a cold lead", async () => {
+    const { lead } = await capturedLead();
+    expect(lead()?.qualification?.temperature).toBe("cold");
+    expect(lead()?.qualification).not.toHaveProperty("coolsAt");
+  });
+
+  it("reads every page and counts leads that are gone as checked", async () => {
+    const { deps, clock } = await capturedLead();
+    await recordEvents(deps, "lead-1", [event("e1")]);
+    clock.advanceDays(4);
+    expect(await refreshTemperatures(deps, pages(["lead-404"], ["lead-1"]))).toEqual({ checked: 2, changed: 1 });
+  });
+});
