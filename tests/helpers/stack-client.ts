@@ -1,5 +1,5 @@
-import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
-import type { LeadView } from "@leadflow/core";
+import { DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
+import type { LeadSignal, LeadView } from "@leadflow/core";
 import { dynamoClient, sqsClient } from "@leadflow/local";
 import { createEntities } from "@leadflow/store";
 import { inject } from "vitest";
@@ -54,6 +54,75 @@ export function stackClient() {
     },
 
     deadLetterDepth: () => queueDepth(stack.queues.capture.deadLetterUrl),
+
+    /**
+     * `POST /leads/{id}/events` as an admin; a string body is sent as it is, anything else as JSON.
+     * A header given as undefined is left out.
+     */
+    async postEvents(leadId: string, body: unknown, headers: Record<string, string | undefined> = {}) {
+      const merged = { ...admin, "content-type": "application/json", ...headers };
+      const response = await fetch(`${stack.url}/leads/${encodeURIComponent(leadId)}/events`, {
+        method: "POST",
+        headers: Object.fromEntries(
+          Object.entries(merged).filter((entry): entry is [string, string] => entry[1] !== undefined),
+        ),
+        body: typeof body === "string" ? body : JSON.stringify(body),
+      });
+      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+    },
+
+    /** `GET /leads/{id}` as an admin. */
+    async leadById(id: string): Promise<LeadView> {
+      const response = await fetch(`${stack.url}/leads/${encodeURIComponent(id)}`, { headers: admin });
+      if (!response.ok) throw new Error(`GET /leads/${id} answered ${response.status}`);
+      return (await response.json()) as LeadView;
+    },
+
+    /** Resolves once the events queue is empty: every accepted event has been scored. */
+    async eventsDrained(timeoutMs = 60_000): Promise<void> {
+      await waitFor(
+        async () => (await queueDepth(stack.queues.events.url)) === 0,
+        timeoutMs,
+        "the events queue to drain",
+      );
+    },
+
+    /**
+     * Reads (and deletes) the lead's signals from the qualified queue, which other tests share,
+     * until `count` distinct ones have arrived or `timeoutMs` has passed. Other leads' signals are
+     * left on the queue, hidden for a second so the next receive reaches further.
+     */
+    async signalsFor(leadId: string, count: number, timeoutMs = 30_000): Promise<LeadSignal[]> {
+      const found = new Map<string, LeadSignal>();
+      const deadline = Date.now() + timeoutMs;
+      while (found.size < count && Date.now() < deadline) {
+        const { Messages = [] } = await sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: stack.queues.qualified.url,
+            MaxNumberOfMessages: 10,
+            VisibilityTimeout: 1,
+            WaitTimeSeconds: 1,
+          }),
+        );
+        const ours = Messages.filter((message) => (JSON.parse(message.Body ?? "{}") as LeadSignal).leadId === leadId);
+        for (const message of ours) {
+          const signal = JSON.parse(message.Body as string) as LeadSignal;
+          found.set(signal.id, signal);
+        }
+        if (ours.length > 0) {
+          await sqs.send(
+            new DeleteMessageBatchCommand({
+              QueueUrl: stack.queues.qualified.url,
+              Entries: ours.map((message, index) => ({
+                Id: String(index),
+                ReceiptHandle: message.ReceiptHandle as string,
+              })),
+            }),
+          );
+        }
+      }
+      return [...found.values()];
+    },
 
     /** Every lead in the table (a scan: for tests only). */
     async leadCount(): Promise<number> {

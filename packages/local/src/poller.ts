@@ -15,7 +15,7 @@ export interface PollerOptions {
   concurrency: number;
   timeoutSeconds: number;
   /** Taken around each receive and its batch: lets the API go first (see yielding.ts). */
-  gate?: { enter(): Promise<(workedMs: number) => void> };
+  gate?: { enter(): Promise<(workedMs: number) => void>; readonly busy: boolean };
 }
 
 /**
@@ -35,14 +35,26 @@ export function startPoller(options: PollerOptions) {
   };
 }
 
+/** Between two turns that found this poller's queue empty while the API was busy. */
+const emptyTurnPauseMs = 250;
+
 async function pollUntilStopped(options: PollerOptions, signal: AbortSignal): Promise<void> {
   while (!signal.aborted) {
-    const leave = await options.gate?.enter();
+    let leave = await options.gate?.enter();
+    // While the API is busy a turn blocks every other poller, so it must not long-poll; once
+    // the API is idle there is no turn to keep.
+    const taking = options.gate?.busy === true;
+    if (!taking) {
+      leave?.(0);
+      leave = undefined;
+    }
     let workedMs = 0;
+    let empty = false;
     try {
-      const messages = await receive(options, signal);
+      const messages = await receive(options, signal, taking ? 0 : 20);
+      empty = messages.length === 0;
       const started = Date.now();
-      if (messages.length > 0) await deliver(options, messages);
+      if (!empty) await deliver(options, messages);
       workedMs = Date.now() - started;
     } catch (error) {
       if (signal.aborted) return;
@@ -52,15 +64,20 @@ async function pollUntilStopped(options: PollerOptions, signal: AbortSignal): Pr
     } finally {
       leave?.(workedMs);
     }
+    if (taking && empty) await new Promise((resolve) => setTimeout(resolve, emptyTurnPauseMs));
   }
 }
 
-async function receive({ client, queueUrl, batchSize }: PollerOptions, signal: AbortSignal): Promise<Message[]> {
+async function receive(
+  { client, queueUrl, batchSize }: PollerOptions,
+  signal: AbortSignal,
+  waitSeconds: number,
+): Promise<Message[]> {
   const received = await client.send(
     new ReceiveMessageCommand({
       QueueUrl: queueUrl,
       MaxNumberOfMessages: batchSize,
-      WaitTimeSeconds: 20,
+      WaitTimeSeconds: waitSeconds,
       MessageSystemAttributeNames: ["All"],
       MessageAttributeNames: ["All"],
     }),

@@ -46,6 +46,10 @@ export function ingestionGate() {
     setBusy(value: boolean): void {
       busy = value;
     },
+    /** Whether pollers are taking turns now: a turn must then not be spent long-polling an empty queue. */
+    get busy(): boolean {
+      return busy;
+    },
     /** Waits for this poller's turn; the returned function ends it, given the time spent working. */
     async enter(): Promise<(workedMs: number) => void> {
       if (!busy) return () => undefined;
