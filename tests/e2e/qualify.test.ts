@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { configVersion, type LeadView, maxEventsPerRequest } from "@leadflow/core";
 import { beforeAll, describe, expect, it } from "vitest";
+import { expectErrorBody } from "../helpers/errors.ts";
 import { formDelivery } from "../helpers/platforms.ts";
 import { testSecrets } from "../helpers/secrets.ts";
 import { stackClient } from "../helpers/stack-client.ts";
@@ -300,12 +301,7 @@ describe("POST /leads/{id}/events refusals", () => {
   it.each(cases)("$what -> $status $code", async ({ lead, body, headers, status, code }) => {
     const response = await client.postEvents(lead(), body, headers);
     expect(response.status).toBe(status);
-    expect(Object.keys(response.body)).toEqual(["error"]);
-    expect(response.body.error).toEqual({
-      code,
-      message: expect.any(String),
-      details: expect.toBeOneOf([null, expect.anything()]),
-    });
+    expectErrorBody(response.body, code);
   });
 
   it("says which event and field is wrong", async () => {

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
+import { expectErrorBody } from "../helpers/errors.ts";
 import { formDelivery, googleAdsDelivery, metaDelivery, signedDelivery } from "../helpers/platforms.ts";
 import { testSecrets } from "../helpers/secrets.ts";
 import { stackClient } from "../helpers/stack-client.ts";
@@ -101,12 +102,7 @@ describe("bad deliveries", () => {
   it.each(cases)("$what -> $status $code", async ({ delivery, status, code }) => {
     const response = await client.send(delivery());
     expect(response.status).toBe(status);
-    expect(Object.keys(response.body)).toEqual(["error"]);
-    expect(response.body.error).toEqual({
-      code,
-      message: expect.any(String),
-      details: expect.toBeOneOf([null, expect.anything()]),
-    });
+    expectErrorBody(response.body, code);
   });
 
   it("stores none of them, and leaves nothing on the queue or in the DLQ", async () => {

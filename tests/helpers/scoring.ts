@@ -2,6 +2,15 @@ import { readFileSync } from "node:fs";
 import { type LeadRepository, parseScoring, type ScoringModel } from "@leadflow/core";
 import { memoryPublisher } from "./memory-repository.ts";
 
+/** The temperature and stage thresholds small test configs end with. */
+export const thresholdsYaml = `temperature:
+  warm: { score: 30 }
+  hot: { score: 70 }
+stages:
+  informationQualified: { bantAnswered: 1 }
+  marketingQualified: { score: 60 }
+`;
+
 /** The shipped config/scoring.yaml. */
 export const shippedScoring: ScoringModel = parseScoring(readFileSync("config/scoring.yaml", "utf8"));
 

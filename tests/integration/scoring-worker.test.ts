@@ -6,6 +6,7 @@ import { createLeadStore, type LeadStore } from "@leadflow/store";
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import { capture } from "../helpers/captures.ts";
+import { consumerEnvironment } from "../helpers/emulator-environment.ts";
 import { scoringDependencies } from "../helpers/scoring.ts";
 import { deliverAsEvent, freshQueue, receiveAsEvent, type TestQueue } from "../helpers/sqs.ts";
 import { freshTable } from "../helpers/tables.ts";
@@ -29,21 +30,15 @@ beforeAll(async () => {
   const dynamo = dynamoClient(dynamodbEndpoint);
   const tableName = await freshTable(dynamo);
   store = createLeadStore({ client: dynamo, tableName });
-  Object.assign(process.env, {
-    AWS_REGION: "us-east-1",
-    AWS_ACCESS_KEY_ID: "local",
-    AWS_SECRET_ACCESS_KEY: "local",
-    AWS_ENDPOINT_URL_DYNAMODB: dynamodbEndpoint,
-    AWS_ENDPOINT_URL_SQS: emulators.sqs,
-    TABLE_NAME: tableName,
-    QUEUE_URL: queue.url,
-    DEAD_LETTER_QUEUE_URL: deadLetters.url,
-    QUALIFIED_QUEUE_URL: qualified.url,
-    MAX_RECEIVE_COUNT: "3",
-    RETRY_BASE_SECONDS: "20",
-    LEADFLOW_CONFIG_DIR: "config",
-    POWERTOOLS_LOG_LEVEL: "SILENT",
-  });
+  Object.assign(
+    process.env,
+    consumerEnvironment({
+      tableName,
+      queueUrl: queue.url,
+      deadLetterUrl: deadLetters.url,
+      qualifiedUrl: qualified.url,
+    }),
+  );
   ({ handler } = (await import("../../functions/scoring/events-worker.ts")) as { handler: Handler });
 });
 

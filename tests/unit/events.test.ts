@@ -14,7 +14,7 @@ import {
 import { describe, expect, it } from "vitest";
 import { capture } from "../helpers/captures.ts";
 import { memoryRepository } from "../helpers/memory-repository.ts";
-import { scoringDependencies, testClock } from "../helpers/scoring.ts";
+import { scoringDependencies, testClock, thresholdsYaml } from "../helpers/scoring.ts";
 
 const now = "2026-11-24T10:00:00.000Z";
 
@@ -25,13 +25,7 @@ function scoringWith(demoPoints = 40): ScoringModel {
     - { id: demo, event: demo_request, points: ${demoPoints} }
     - { id: views, event: page_view, points: 5 }
 customEvents: [trial_started]
-temperature:
-  warm: { score: 30 }
-  hot: { score: 70 }
-stages:
-  informationQualified: { bantAnswered: 1 }
-  marketingQualified: { score: 60 }
-`);
+${thresholdsYaml}`);
 }
 
 function event(id: string, type = "demo_request", at = now, properties: Record<string, unknown> = {}): BehaviourEvent {

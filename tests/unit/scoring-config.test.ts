@@ -1,15 +1,8 @@
 import { ConfigError, type ConfigIssue, parseScoring } from "@leadflow/core";
 import { describe, expect, it } from "vitest";
-import { shippedScoring } from "../helpers/scoring.ts";
+import { shippedScoring, thresholdsYaml } from "../helpers/scoring.ts";
 
 const engagement = "engagement:\n  halfLifeDays: 14\n";
-const thresholds = `temperature:
-  warm: { score: 30 }
-  hot: { score: 70 }
-stages:
-  informationQualified: { bantAnswered: 1 }
-  marketingQualified: { score: 60 }
-`;
 
 function issuesOf(text: string): ConfigIssue[] {
   try {
@@ -44,13 +37,13 @@ describe("config/scoring.yaml", () => {
   });
 
   it("names a config by a digest of its text", () => {
-    const text = `${engagement}${thresholds}`;
+    const text = `${engagement}${thresholdsYaml}`;
     expect(parseScoring(text).version).toBe(parseScoring(text).version);
     expect(parseScoring(`${text}# edited\n`).version).not.toBe(parseScoring(text).version);
   });
 
   it("fills in defaults for what may be left out", () => {
-    const { config } = parseScoring(`${engagement}${thresholds}`);
+    const { config } = parseScoring(`${engagement}${thresholdsYaml}`);
     expect(config).toMatchObject({
       fit: [],
       engagement: { halfLifeDays: 14, groups: {}, rules: [] },
@@ -62,7 +55,7 @@ describe("config/scoring.yaml", () => {
 
   it("accepts a custom event type once it is listed in customEvents", () => {
     const model = parseScoring(
-      `engagement:\n  halfLifeDays: 14\n  rules:\n    - { id: podcast, event: podcast_listen, points: 3 }\ncustomEvents: [podcast_listen]\n${thresholds}`,
+      `engagement:\n  halfLifeDays: 14\n  rules:\n    - { id: podcast, event: podcast_listen, points: 3 }\ncustomEvents: [podcast_listen]\n${thresholdsYaml}`,
     );
     expect(model.rulesByEvent.get("podcast_listen")?.map(({ id }) => id)).toEqual(["podcast"]);
   });
@@ -82,7 +75,7 @@ describe("scoring config errors", () => {
   });
 
   it("formats each issue as file:line:column path: message", () => {
-    const text = `fit:\n  - { id: a, field: shoeSize, exists: true, points: 1 }\n${engagement}${thresholds}`;
+    const text = `fit:\n  - { id: a, field: shoeSize, exists: true, points: 1 }\n${engagement}${thresholdsYaml}`;
     expect(() => parseScoring(text, "scoring.yaml")).toThrow(
       "scoring.yaml:2:21 fit.0.field: a lead field (e.g. jobTitle, emailType, source) or custom.<name>",
     );
@@ -90,7 +83,9 @@ describe("scoring config errors", () => {
 
   it("points at an unknown operator and at the rule left without one", () => {
     expect(
-      issuesOf(`fit:\n  - id: title\n    field: jobTitle\n    equal: cto\n    points: 5\n${engagement}${thresholds}`),
+      issuesOf(
+        `fit:\n  - id: title\n    field: jobTitle\n    equal: cto\n    points: 5\n${engagement}${thresholdsYaml}`,
+      ),
     ).toEqual([
       { file: "scoring.yaml", line: 4, column: 5, path: "fit.0", message: 'Unrecognized key: "equal"' },
       {
@@ -106,7 +101,7 @@ describe("scoring config errors", () => {
   it("points at the second operator of a rule that has two", () => {
     expect(
       issuesOf(
-        `fit:\n  - id: title\n    field: jobTitle\n    equals: cto\n    contains: chief\n    points: 5\n${engagement}${thresholds}`,
+        `fit:\n  - id: title\n    field: jobTitle\n    equals: cto\n    contains: chief\n    points: 5\n${engagement}${thresholdsYaml}`,
       ),
     ).toEqual([
       {
@@ -122,7 +117,7 @@ describe("scoring config errors", () => {
   it("points at an invalid regular expression", () => {
     expect(
       issuesOf(
-        `fit:\n  - id: title\n    field: jobTitle\n    matches: "(chief"\n    points: 5\n${engagement}${thresholds}`,
+        `fit:\n  - id: title\n    field: jobTitle\n    matches: "(chief"\n    points: 5\n${engagement}${thresholdsYaml}`,
       ),
     ).toEqual([
       expect.objectContaining({
@@ -137,7 +132,7 @@ describe("scoring config errors", () => {
   it("points at a range with min above max", () => {
     expect(
       issuesOf(
-        `fit:\n  - id: size\n    field: custom.company_size\n    range: { min: 500, max: 50 }\n    points: 5\n${engagement}${thresholds}`,
+        `fit:\n  - id: size\n    field: custom.company_size\n    range: { min: 500, max: 50 }\n    points: 5\n${engagement}${thresholdsYaml}`,
       ),
     ).toEqual([
       expect.objectContaining({ line: 4, column: 12, path: "fit.0.range", message: "min must not exceed max" }),
@@ -147,7 +142,7 @@ describe("scoring config errors", () => {
   it("points at an engagement rule's unknown event type", () => {
     expect(
       issuesOf(
-        `engagement:\n  halfLifeDays: 14\n  rules:\n    - id: podcast\n      event: podcast_listen\n      points: 3\n${thresholds}`,
+        `engagement:\n  halfLifeDays: 14\n  rules:\n    - id: podcast\n      event: podcast_listen\n      points: 3\n${thresholdsYaml}`,
       ),
     ).toEqual([
       {
@@ -163,7 +158,7 @@ describe("scoring config errors", () => {
   it("points at a group that engagement.groups does not declare", () => {
     expect(
       issuesOf(
-        `engagement:\n  halfLifeDays: 14\n  groups:\n    web: { cap: 40 }\n  rules:\n    - id: opens\n      event: email_open\n      points: 1\n      group: email\n${thresholds}`,
+        `engagement:\n  halfLifeDays: 14\n  groups:\n    web: { cap: 40 }\n  rules:\n    - id: opens\n      event: email_open\n      points: 1\n      group: email\n${thresholdsYaml}`,
       ),
     ).toEqual([
       {
@@ -179,7 +174,7 @@ describe("scoring config errors", () => {
   it("points at the second use of a rule id, across fit and engagement", () => {
     expect(
       issuesOf(
-        `fit:\n  - { id: demo, field: jobTitle, exists: true, points: 1 }\nengagement:\n  halfLifeDays: 14\n  rules:\n    - id: demo\n      event: demo_request\n      points: 40\n${thresholds}`,
+        `fit:\n  - { id: demo, field: jobTitle, exists: true, points: 1 }\nengagement:\n  halfLifeDays: 14\n  rules:\n    - id: demo\n      event: demo_request\n      points: 40\n${thresholdsYaml}`,
       ),
     ).toEqual([
       {
@@ -193,15 +188,15 @@ describe("scoring config errors", () => {
   });
 
   it("points at an unknown key itself, not at its value on the next line", () => {
-    expect(issuesOf(`${engagement}${thresholds}emailDomain:\n  free: [mail.example]\n`)).toEqual([
+    expect(issuesOf(`${engagement}${thresholdsYaml}emailDomain:\n  free: [mail.example]\n`)).toEqual([
       { file: "scoring.yaml", line: 9, column: 1, path: "", message: 'Unrecognized key: "emailDomain"' },
     ]);
   });
 
   it("points at the rule that misses a required key", () => {
-    expect(issuesOf(`fit:\n  - id: title\n    field: jobTitle\n    exists: true\n${engagement}${thresholds}`)).toEqual([
-      expect.objectContaining({ line: 2, column: 5, path: "fit.0.points" }),
-    ]);
+    expect(
+      issuesOf(`fit:\n  - id: title\n    field: jobTitle\n    exists: true\n${engagement}${thresholdsYaml}`),
+    ).toEqual([expect.objectContaining({ line: 2, column: 5, path: "fit.0.points" })]);
   });
 
   it("requires hot.score to exceed warm.score", () => {

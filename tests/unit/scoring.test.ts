@@ -20,22 +20,15 @@ import {
 import { describe, expect, it } from "vitest";
 import { capture } from "../helpers/captures.ts";
 import { memoryRepository } from "../helpers/memory-repository.ts";
-import { scoringDependencies, shippedScoring, testClock } from "../helpers/scoring.ts";
+import { scoringDependencies, shippedScoring, testClock, thresholdsYaml } from "../helpers/scoring.ts";
 
 const now = "2026-11-24T10:00:00.000Z";
 const dayMs = 24 * 60 * 60 * 1000;
 const nowMs = Date.parse(now);
-const thresholds = `temperature:
-  warm: { score: 30 }
-  hot: { score: 70 }
-stages:
-  informationQualified: { bantAnswered: 1 }
-  marketingQualified: { score: 60 }
-`;
 
 function model(parts: { fit?: string; engagement?: string; rest?: string } = {}): ScoringModel {
   return parseScoring(
-    `fit:\n${parts.fit ?? "  []"}\nengagement:\n  halfLifeDays: 7\n${parts.engagement ?? ""}\n${parts.rest ?? ""}\n${thresholds}`,
+    `fit:\n${parts.fit ?? "  []"}\nengagement:\n  halfLifeDays: 7\n${parts.engagement ?? ""}\n${parts.rest ?? ""}\n${thresholdsYaml}`,
   );
 }
 

@@ -15,6 +15,7 @@ import {
 } from "@leadflow/core";
 import { describe, expect, it } from "vitest";
 import { capture } from "../helpers/captures.ts";
+import { thresholdsYaml } from "../helpers/scoring.ts";
 
 const now = "2026-11-24T10:00:00.000Z";
 const earlier = "2026-11-01T10:00:00.000Z";
@@ -29,13 +30,7 @@ bant:
     qualifies: { in: [immediate] }
   timeline:
     fields: [custom.timeline]
-temperature:
-  warm: { score: 30 }
-  hot: { score: 70 }
-stages:
-  informationQualified: { bantAnswered: 1 }
-  marketingQualified: { score: 60 }
-`);
+${thresholdsYaml}`);
 
 function leadAt(stage: Stage, lead: Partial<Parameters<typeof capture>[0]> = {}): Lead {
   const created = applyCapture(undefined, capture(lead), { leadId: "lead-1", now });
