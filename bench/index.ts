@@ -1,6 +1,7 @@
 /** `npm run bench -- <name>`: runs one benchmark; results go to docs/benchmarks.md. */
 const benchmarks: Record<string, () => Promise<unknown>> = {
   capture: () => import("./capture.ts"),
+  scoring: () => import("./scoring.ts"),
 };
 
 const name = process.argv[2];

@@ -54,9 +54,14 @@ function captureTable({ date, machine, command, total, warmup, concurrency, floo
 
 /** Replaces the generated block of one benchmark in docs/benchmarks.md, keeping the prose around it. */
 export async function writeResults(name: "capture", results: CaptureResults): Promise<void> {
+  writeBlock(name, "Capture", captureTable(results));
+}
+
+/** Writes `table` between the `<!-- name:results:start/end -->` markers, or appends a section with them. */
+export function writeBlock(name: string, heading: string, table: string): void {
   const start = `<!-- ${name}:results:start -->`;
   const end = `<!-- ${name}:results:end -->`;
-  const block = `${start}\n${captureTable(results)}\n${end}`;
+  const block = `${start}\n${table}\n${end}`;
   let text: string;
   try {
     text = readFileSync(file, "utf8");
@@ -64,7 +69,7 @@ export async function writeResults(name: "capture", results: CaptureResults): Pr
     text = "# Benchmarks\n";
   }
   const pattern = new RegExp(`${start}[\\s\\S]*?${end}`);
-  text = pattern.test(text) ? text.replace(pattern, block) : `${text.trimEnd()}\n\n## Capture\n\n${block}\n`;
+  text = pattern.test(text) ? text.replace(pattern, () => block) : `${text.trimEnd()}\n\n## ${heading}\n\n${block}\n`;
   writeFileSync(file, text);
-  console.log(`\n${captureTable(results)}\n\nwritten to ${file}`);
+  console.log(`\n${table}\n\nwritten to ${file}`);
 }
