@@ -1,6 +1,7 @@
 /**
- * `npm run demo`: sends one signed lead from each source to a running `npm start`, then reads
- * the lead back through the admin API. Uses the development secrets unless the environment
+ * `npm run demo`: sends one signed lead from each source to a running `npm start`, then two
+ * behaviour events (a pricing page view and a demo request), and reads the scored lead back
+ * through the admin API. Uses the development secrets unless the environment
  * sets others.
  */
 import { createHmac, randomUUID } from "node:crypto";
@@ -99,15 +100,46 @@ await sendMeta();
 await sendGoogleAds();
 
 const headers = { "x-api-key": secrets.ADMIN_API_KEY as string };
-for (let attempt = 0; attempt < 50; attempt++) {
-  const { items } = (await (await fetch(`${base}/leads?email=${encodeURIComponent(email)}`, { headers })).json()) as {
-    items: { id: string; sources: unknown[] }[];
-  };
-  if (items[0] && items[0].sources.length === 3) {
-    console.log(`\nGET /leads?email=${email}\n${JSON.stringify(items[0], null, 2)}`);
-    process.exit(0);
-  }
-  await new Promise((resolve) => setTimeout(resolve, 200));
+
+interface LeadView {
+  id: string;
+  sources: unknown[];
+  history: { type: string; summary: string }[];
 }
-console.error("The lead did not arrive with its three sources within 10 s; see the `npm start` terminal.");
-process.exit(1);
+
+/** Polls `path` until `ready` holds for the answer (10 s at most). */
+async function waitFor<Answer>(path: string, ready: (answer: Answer) => boolean, what: string): Promise<Answer> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const answer = (await (await fetch(`${base}${path}`, { headers })).json()) as Answer;
+    if (ready(answer)) return answer;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  console.error(`${what} did not happen within 10 s; see the \`npm start\` terminal.`);
+  process.exit(1);
+}
+
+const { items } = await waitFor<{ items: LeadView[] }>(
+  `/leads?email=${encodeURIComponent(email)}`,
+  (answer) => answer.items[0]?.sources.length === 3,
+  "The lead's three captures",
+);
+const leadId = (items[0] as LeadView).id;
+
+// What the site and the CRM tell leadflow next: a look at pricing, then a demo request.
+const at = new Date().toISOString();
+await post(
+  `/leads/${leadId}/events`,
+  { ...headers, "content-type": "application/json" },
+  JSON.stringify({
+    events: [
+      { id: `view-${run}`, type: "page_view", at, properties: { url: "https://example.com/pricing" } },
+      { id: `demo-${run}`, type: "demo_request", at },
+    ],
+  }),
+);
+const lead = await waitFor<LeadView>(
+  `/leads/${leadId}`,
+  (answer) => answer.history.filter((entry) => entry.type === "lead.event").length === 2,
+  "Scoring the two events",
+);
+console.log(`\nGET /leads/${leadId}\n${JSON.stringify(lead, null, 2)}`);
