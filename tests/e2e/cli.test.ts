@@ -1,7 +1,8 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { formDelivery } from "../helpers/platforms.ts";
 import { testSecrets } from "../helpers/secrets.ts";
@@ -12,8 +13,10 @@ afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
 /** `npm start` as a user runs it: the real entry point, in its own process. */
 async function npmStart(args: string[]) {
+  // The suite's own stack exported its handler environment; this one serves its own Graph stand-in.
+  const { META_GRAPH_URL: _suiteStandIn, ...environment } = process.env;
   const child = spawn(process.execPath, ["packages/local/src/main.ts", "--port", "0", ...args], {
-    env: { ...process.env, ...testSecrets, POWERTOOLS_LOG_LEVEL: "ERROR" },
+    env: { ...environment, ...testSecrets, POWERTOOLS_LOG_LEVEL: "ERROR" },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
@@ -69,6 +72,28 @@ describe("npm start", () => {
       expect(await leadsByEmail(second.url, email)).toEqual([expect.objectContaining({ email })]);
     } finally {
       await stopWithCtrlC(second.child);
+    }
+  });
+
+  it("npm run demo shows the README's outcome: one lead from three sources, scored 72, hot and marketing-qualified", async () => {
+    const stack = await npmStart([]);
+    try {
+      // Not spawnSync: the stack's output pipes must keep draining while the demo runs.
+      const demo = await promisify(execFile)(process.execPath, ["packages/local/src/demo.ts", stack.url], {
+        env: { ...process.env, ...testSecrets },
+        timeout: 60_000,
+      }).catch((error: { stdout: string; stderr: string }) => {
+        throw new Error(`npm run demo failed:\n${error.stdout}${error.stderr}\nnpm start:\n${stack.output()}`);
+      });
+      const lead = JSON.parse(demo.stdout.slice(demo.stdout.indexOf("{\n"))) as Record<string, unknown>;
+      expect(lead).toMatchObject({
+        score: { total: 72 },
+        temperature: "hot",
+        stage: "marketing-qualified",
+        sources: [expect.anything(), expect.anything(), expect.anything()],
+      });
+    } finally {
+      await stopWithCtrlC(stack.child);
     }
   });
 

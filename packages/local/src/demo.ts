@@ -14,7 +14,7 @@ loadDotEnv();
 const base = (process.argv[2] ?? `http://localhost:${process.env.PORT ?? 3000}`).replace(/\/$/, "");
 const secrets = Object.fromEntries(secretNames.map((name) => [name, process.env[name] || developmentSecrets[name]]));
 const run = randomUUID().slice(0, 6);
-const email = `ada-${run}@example.com`;
+const email = `ada-${run}@analytical-engines.example`;
 
 async function post(path: string, headers: Record<string, string>, body: string) {
   const response = await fetch(`${base}${path}`, { method: "POST", headers, body });
