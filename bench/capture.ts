@@ -6,14 +6,14 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { performance } from "node:perf_hooks";
 import { GetQueueAttributesCommand, GetQueueUrlCommand } from "@aws-sdk/client-sqs";
 import { developmentSecrets, dynamoClient, localTableName, sqsClient } from "@leadflow/local";
 import { createEntities } from "@leadflow/store";
 import { Webhook } from "standardwebhooks";
-import { Pool } from "undici";
+import { type Dispatcher, Pool } from "undici";
+import { load, peakMemoryMB } from "./load.ts";
 import { writeResults } from "./report.ts";
 
 const total = Number(process.env.BENCH_LEADS ?? 10_000);
@@ -22,22 +22,8 @@ const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const warmup = Number(process.env.BENCH_WARMUP ?? 1_000);
 const secret = developmentSecrets.FORM_SIGNING_SECRET;
 
-interface Prepared {
-  headers: Record<string, string>;
-  body: string;
-}
-
-export interface LoadResult {
-  seconds: number;
-  ratePerSecond: number;
-  p50: number;
-  p99: number;
-  max: number;
-  failures: number;
-}
-
 /** `first` numbers the leads, so every lead of a run (warm-up included) is a different person. */
-function prepare(count: number, first = 0): Prepared[] {
+function prepare(count: number, first = 0): Dispatcher.RequestOptions[] {
   const run = randomUUID().slice(0, 8);
   const webhook = new Webhook(secret);
   return Array.from({ length: count }, (_, offset) => {
@@ -53,6 +39,8 @@ function prepare(count: number, first = 0): Prepared[] {
       utm_source: "bench",
     });
     return {
+      path: "/webhooks/form",
+      method: "POST" as const,
       headers: {
         "content-type": "application/json",
         "webhook-id": id,
@@ -64,30 +52,11 @@ function prepare(count: number, first = 0): Prepared[] {
   });
 }
 
-async function load(origin: string, requests: Prepared[]): Promise<LoadResult> {
+async function loadForms(origin: string, requests: Dispatcher.RequestOptions[]) {
   const pool = new Pool(origin, { connections: concurrency, pipelining: 1 });
-  const latencies = new Float64Array(requests.length);
-  let next = 0;
-  let failures = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < requests.length) {
-        const index = next++;
-        const { headers, body } = requests[index] as Prepared;
-        const sent = performance.now();
-        const response = await pool.request({ origin, path: "/webhooks/form", method: "POST", headers, body });
-        await response.body.dump();
-        latencies[index] = performance.now() - sent;
-        if (response.statusCode !== 202) failures++;
-      }
-    }),
-  );
-  const seconds = (performance.now() - started) / 1000;
+  const result = await load(pool, requests, { expected: 202, concurrency });
   await pool.close();
-  const sorted = latencies.sort();
-  const at = (fraction: number) => sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))] as number;
-  return { seconds, ratePerSecond: requests.length / seconds, p50: at(0.5), p99: at(0.99), max: at(1), failures };
+  return result;
 }
 
 /** Starts a server process and resolves with its output once `ready` matches a line. */
@@ -112,24 +81,6 @@ function stop(child: ChildProcess): Promise<void> {
     child.once("exit", () => resolve());
     child.kill("SIGINT");
   });
-}
-
-/** Peak resident memory of a process and its children, from /proc (Linux). */
-function peakMemoryMB(pid: number): number {
-  const ids = [pid, ...childrenOf(pid)];
-  const kilobytes = ids.map((id) =>
-    Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${id}/status`, "utf8"))?.[1] ?? 0),
-  );
-  return kilobytes.reduce((sum, value) => sum + value, 0) / 1024;
-}
-
-function childrenOf(pid: number): number[] {
-  const direct = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8")
-    .trim()
-    .split(/\s+/)
-    .filter(Boolean)
-    .map(Number);
-  return direct.flatMap((child) => [child, ...childrenOf(child)]);
 }
 
 /** The running stack's emulators, found in the banner `npm start` prints. */
@@ -173,11 +124,11 @@ async function benchStack() {
   const { child, output } = await startProcess(["packages/local/src/main.ts", "--port", port], /Press Ctrl-C/);
   const origin = `http://127.0.0.1:${port}`;
   const emulators = await stackEmulators(output());
-  await load(origin, prepare(warmup));
+  await loadForms(origin, prepare(warmup));
   await waitUntilStored(emulators, warmup, performance.now());
   const requests = prepare(total, warmup);
   const startedAt = performance.now();
-  const result = await load(origin, requests);
+  const result = await loadForms(origin, requests);
   const ingestedDuringLoad = total - (await emulators.pending());
   const stored = await waitUntilStored(emulators, warmup + total, startedAt);
   const memoryMB = peakMemoryMB(child.pid as number);
@@ -200,8 +151,8 @@ async function benchFloor() {
     FORM_SIGNING_SECRET: secret,
   });
   const origin = /floor ready (\S+)/.exec(output())?.[1] as string;
-  await load(origin, prepare(warmup));
-  const result = await load(origin, prepare(total));
+  await loadForms(origin, prepare(warmup));
+  const result = await loadForms(origin, prepare(total));
   const memoryMB = peakMemoryMB(child.pid as number);
   child.kill("SIGKILL");
   return { ...result, memoryMB };

@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
-import type { LoadResult } from "./capture.ts";
+import type { LoadResult } from "./load.ts";
 
 const file = "docs/benchmarks.md";
 

@@ -20,7 +20,8 @@ import {
 } from "@leadflow/core";
 import { dynamoClient, type LocalStack, startLocalStack } from "@leadflow/local";
 import { createEntities } from "@leadflow/store";
-import { type Dispatcher, Pool } from "undici";
+import { Pool } from "undici";
+import { descendantsOf, load, type Percentiles, peakMemoryMB, percentiles } from "./load.ts";
 import { writeBlock } from "./report.ts";
 
 const historySize = Number(process.env.BENCH_HISTORY ?? 1_000);
@@ -32,12 +33,6 @@ const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const dayMs = 24 * 60 * 60 * 1000;
 const spanDays = 90;
 const model = parseScoring(readFileSync("config/scoring.yaml", "utf8"));
-
-interface Percentiles {
-  p50: number;
-  p99: number;
-  max: number;
-}
 
 /** Deterministic (mulberry32), so every run scores the same histories. */
 function seededRandom(seed: number): () => number {
@@ -87,12 +82,6 @@ function eventHistory(idPrefix: string, count: number, end: number, random: () =
     const id = `${idPrefix}-${String(index).padStart(5, "0")}`;
     return { id, type, at: new Date(at).toISOString(), properties: properties(pick) };
   });
-}
-
-function percentiles(samples: Float64Array): Percentiles {
-  const sorted = samples.slice().sort();
-  const at = (fraction: number) => sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))] as number;
-  return { p50: at(0.5), p99: at(0.99), max: at(1) };
 }
 
 /** Milliseconds per call of `score` (which returns a score total, so its work is kept), after a warm-up. */
@@ -151,34 +140,6 @@ function benchCpu() {
   return { ...cases, lead: `score ${score?.fit} fit + ${score?.engagement} engagement, ${temperature}` };
 }
 
-interface LoadResult extends Percentiles {
-  seconds: number;
-  failures: number;
-  bodies: unknown[];
-}
-
-/** Sends `requests` over `concurrency` keep-alive connections; any status but `expected` is a failure. */
-async function load(pool: Pool, requests: Dispatcher.RequestOptions[], expected: number): Promise<LoadResult> {
-  const latencies = new Float64Array(requests.length);
-  const bodies: unknown[] = new Array(requests.length);
-  let next = 0;
-  let failures = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < requests.length) {
-        const index = next++;
-        const sent = performance.now();
-        const response = await pool.request(requests[index] as Dispatcher.RequestOptions);
-        bodies[index] = await response.body.json().catch(() => undefined);
-        latencies[index] = performance.now() - sent;
-        if (response.statusCode !== expected) failures++;
-      }
-    }),
-  );
-  return { seconds: (performance.now() - started) / 1000, failures, bodies, ...percentiles(latencies) };
-}
-
 async function drained(stack: LocalStack): Promise<void> {
   while ((await stack.pendingMessages()) > 0) await new Promise((resolve) => setTimeout(resolve, 100));
 }
@@ -203,7 +164,7 @@ async function createLeads(stack: LocalStack, pool: Pool, admin: Record<string, 
       ],
     }),
   }));
-  const created = await load(pool, webhooks, 200);
+  const created = await load(pool, webhooks, { expected: 200, concurrency });
   if (created.failures > 0) throw new Error(`${created.failures} leads were refused`);
   await drained(stack);
   const lookups = emails.map((email) => ({
@@ -213,7 +174,7 @@ async function createLeads(stack: LocalStack, pool: Pool, admin: Record<string, 
   const found = await load(
     pool,
     lookups.map((lookup) => ({ ...lookup, headers: admin })),
-    200,
+    { expected: 200, concurrency, readBodies: true },
   );
   return found.bodies.map((body, index) => {
     const id = (body as { items: LeadView[] }).items[0]?.id;
@@ -233,7 +194,7 @@ async function verify(
   const views = await load(
     pool,
     ids.map((id) => ({ path: `/leads/${id}`, method: "GET" as const, headers: admin })),
-    200,
+    { expected: 200, concurrency, readBodies: true },
   );
   const applied = views.bodies.reduce<number>((sum, body, index) => {
     const expected = new Set(sent.get(ids[index] as string)?.map((event) => `event:${event.id}`));
@@ -252,13 +213,6 @@ async function verify(
 }
 
 /** Peak resident memory (VmHWM) of a process, from /proc (Linux). */
-function peakMemoryMB(pid: number): number {
-  return Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
-}
-
-function childPids(): number[] {
-  return readFileSync(`/proc/${process.pid}/task/${process.pid}/children`, "utf8").trim().split(/\s+/).map(Number);
-}
 
 async function benchEvents() {
   const stack = await startLocalStack({ port: 0, fast: true, environment: { POWERTOOLS_LOG_LEVEL: "ERROR" } });
@@ -276,15 +230,15 @@ async function benchEvents() {
       return { path: `/leads/${leadId}/events`, method: "POST" as const, headers: admin, body: JSON.stringify(event) };
     });
     const started = performance.now();
-    const result = await load(pool, requests, 202);
+    const result = await load(pool, requests, { expected: 202, concurrency });
     const appliedDuringLoad = requests.length - (await stack.pendingMessages());
     await drained(stack);
     const appliedSeconds = (performance.now() - started) / 1000;
     const checked = await verify(stack, pool, admin, sent);
     const memory = {
-      benchMB: peakMemoryMB(process.pid),
-      workerMB: childPids()
-        .map(peakMemoryMB)
+      benchMB: peakMemoryMB(process.pid, { withChildren: false }),
+      workerMB: descendantsOf(process.pid)
+        .map((pid) => peakMemoryMB(pid, { withChildren: false }))
         .reduce((a, b) => a + b, 0),
     };
     return { ...result, ...checked, ...memory, sent: requests.length, leadsSeconds, appliedDuringLoad, appliedSeconds };
