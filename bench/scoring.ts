@@ -124,7 +124,7 @@ function benchCpu() {
   const stored = eventHistory("evt", historySize, now - 60_000, seededRandom(1));
   const { pending: _pending, ...folded } = applyEvents(benchLead(now), stored, model, nowIso);
   const fresh: BehaviourEvent = { id: "evt-new", type: "page_view", at: nowIso, properties: { url: "/pricing" } };
-  const replay = [...stored, fresh];
+  const replay = stored;
   const cause = { kind: "rescore", previousVersion: "older" } as const;
   const total = (lead: Lead) => lead.qualification?.score.total ?? 0;
   const cases = {

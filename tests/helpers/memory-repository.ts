@@ -1,5 +1,4 @@
 import {
-  type BehaviourEvent,
   type CaptureReceipt,
   type HistoryEntry,
   type Identifier,
@@ -8,6 +7,7 @@ import {
   type LeadRepository,
   type LeadSignal,
   type SignalPublisher,
+  type StoredEvent,
 } from "@leadflow/core";
 
 /**
@@ -19,7 +19,7 @@ export function memoryRepository() {
   const claims = new Map<string, string>();
   const receipts = new Map<string, string>();
   const history: HistoryEntry[] = [];
-  const events = new Map<string, BehaviourEvent>();
+  const events = new Map<string, StoredEvent>();
   const receiptKey = (receipt: Pick<CaptureReceipt, "source" | "platformLeadId">) =>
     `${receipt.source}#${receipt.platformLeadId}`;
   const copy = <T>(value: T): T => structuredClone(value);
@@ -63,14 +63,19 @@ export function memoryRepository() {
     async storeEvents(leadId, candidates) {
       return candidates.map((candidate) => {
         const key = `${leadId}#${candidate.id}`;
-        const existing = events.get(key);
-        if (existing) return { event: copy(existing), existed: true };
-        events.set(key, copy(candidate));
-        return { event: copy(candidate), existed: false };
+        const existing = events.get(key) ?? { event: candidate, applied: false };
+        events.set(key, existing);
+        return copy(existing);
       });
     },
     async listEvents(leadId) {
-      return [...events.entries()].filter(([key]) => key.startsWith(`${leadId}#`)).map(([, event]) => copy(event));
+      return [...events.entries()].filter(([key]) => key.startsWith(`${leadId}#`)).map(([, stored]) => copy(stored));
+    },
+    async markEventsApplied(leadId, eventIds) {
+      for (const id of eventIds) {
+        const stored = events.get(`${leadId}#${id}`);
+        if (stored) stored.applied = true;
+      }
     },
   };
   return { repository, leads, claims, receipts, history, events };

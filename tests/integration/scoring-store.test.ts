@@ -75,4 +75,19 @@ describe.each(engines)("scoring on the table, on $name", ({ endpoint }) => {
       score: { fit: -5, engagement: 11, total: 6 },
     });
   });
+
+  it("stores an event once, first body wins, and marks it applied once the lead is scored", async () => {
+    const clock = testClock();
+    const { leadId } = await leadWithDemoRequest(clock);
+    const view = { id: "view", type: "page_view", at: clock.now(), properties: { url: "https://example.com/" } };
+    expect(await store.storeEvents(leadId, [view])).toEqual([{ event: view, applied: false }]);
+    expect(await store.storeEvents(leadId, [{ ...view, type: "email_open" }])).toEqual([
+      { event: view, applied: false },
+    ]);
+    await store.markEventsApplied(leadId, ["view"]);
+    expect(await store.listEvents(leadId)).toEqual([
+      { event: expect.objectContaining({ id: "demo", type: "demo_request" }), applied: true },
+      { event: view, applied: true },
+    ]);
+  });
 });

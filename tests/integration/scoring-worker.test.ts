@@ -109,7 +109,9 @@ describe("the scoring worker", () => {
     );
     const { qualification } = (await store.getLead(leadId)) ?? {};
     expect(qualification?.score).toEqual({ fit: -5, engagement: 1, total: -4 });
-    expect(await store.listEvents(leadId)).toEqual([expect.objectContaining({ id: "e", type: "email_open" })]);
+    expect(await store.listEvents(leadId)).toEqual([
+      { event: expect.objectContaining({ id: "e", type: "email_open" }), applied: true },
+    ]);
   });
 
   it("dead-letters events for a lead that does not exist, with the reason", async () => {

@@ -7,6 +7,7 @@ import {
   parseScoring,
   recordEvents,
   refreshTemperatures,
+  rescoreLeads,
   type ScoringModel,
   ValidationError,
   validateEvents,
@@ -133,7 +134,7 @@ describe("recording events", () => {
     const { memory, deps, lead } = await capturedLead();
     await recordEvents(deps, "lead-1", [event("e1", "page_view", now, { url: "https://example.com/" })]);
     expect(await recordEvents(deps, "lead-1", [event("e1"), event("e2")])).toEqual({ applied: 1, duplicates: 1 });
-    expect(memory.events.get("lead-1#e1")?.type).toBe("page_view");
+    expect(memory.events.get("lead-1#e1")?.event.type).toBe("page_view");
     expect(lead()?.qualification?.engagement).toMatchObject({ views: { count: 1 }, demo: { count: 1 } });
     expect(lead()?.qualification?.score.total).toBe(45);
   });
@@ -167,6 +168,39 @@ describe("recording events", () => {
     expect(lead()?.qualification?.recentEventIds).toEqual(ids.slice(1));
     expect(await recordEvents(deps, "lead-1", [event("e0")])).toEqual({ applied: 0, duplicates: 1 });
     expect(lead()?.qualification?.engagement.demo?.count).toBe(257);
+  });
+
+  it("applies an event whose delivery died before scoring it, however many ids the lead remembers", async () => {
+    const { memory, deps, lead } = await capturedLead(scoringWith(0));
+    const ids = Array.from({ length: 300 }, (_, index) => `e${index}`);
+    for (const batch of [ids.slice(0, 100), ids.slice(100, 200), ids.slice(200)])
+      await recordEvents(
+        deps,
+        "lead-1",
+        batch.map((id) => event(id)),
+      );
+    await memory.repository.storeEvents("lead-1", [event("late")]);
+    expect(await recordEvents(deps, "lead-1", [event("late")])).toEqual({ applied: 1, duplicates: 0 });
+    expect(lead()?.qualification?.engagement.demo?.count).toBe(301);
+  });
+
+  it("counts once an event whose delivery died after scoring it but before marking it applied", async () => {
+    const { memory, deps, lead } = await capturedLead();
+    let crashes = 1;
+    const crashing = {
+      ...deps,
+      repository: {
+        ...deps.repository,
+        async markEventsApplied(leadId: string, eventIds: readonly string[]) {
+          if (crashes-- > 0) throw new Error("the function timed out");
+          await memory.repository.markEventsApplied(leadId, eventIds);
+        },
+      },
+    };
+    await expect(recordEvents(crashing, "lead-1", [event("e1")])).rejects.toThrow("timed out");
+    expect(await recordEvents(crashing, "lead-1", [event("e1")])).toEqual({ applied: 0, duplicates: 1 });
+    expect(memory.events.get("lead-1#e1")?.applied).toBe(true);
+    expect(lead()?.qualification?.engagement.demo?.count).toBe(1);
   });
 
   it("refuses events for a lead that does not exist", async () => {
@@ -265,6 +299,34 @@ describe("events after a config change", () => {
       expect(entry.details.configVersion).toBe(after.version);
       expect(memory.history).toContainEqual(entry);
     }
+  });
+});
+
+describe("events in flight while a lead is replayed", () => {
+  // Delivery A has stored its event but not yet written the lead when the replay happens.
+  async function withEventInFlight() {
+    const before = scoringWith(40);
+    const after = scoringWith(10);
+    const captured = await capturedLead(before);
+    await recordEvents(captured.deps, "lead-1", [event("e0")]);
+    await captured.memory.repository.storeEvents("lead-1", [event("in-flight")]);
+    return { ...captured, after, deps: { ...captured.deps, model: after } };
+  }
+
+  it("counts once an event stored by another delivery when a config change replays the lead", async () => {
+    const { deps, lead } = await withEventInFlight();
+    await recordEvents(deps, "lead-1", [event("e1")]);
+    expect(lead()?.qualification?.engagement.demo?.count).toBe(2);
+    expect(await recordEvents(deps, "lead-1", [event("in-flight")])).toEqual({ applied: 1, duplicates: 0 });
+    expect(lead()?.qualification).toMatchObject({ engagement: { demo: { value: 30, count: 3 } } });
+  });
+
+  it("counts once an event stored by another delivery when a rescore runs", async () => {
+    const { deps, lead, after } = await withEventInFlight();
+    expect(await rescoreLeads(deps, ["lead-1"])).toBe(1);
+    expect(lead()?.qualification).toMatchObject({ configVersion: after.version, engagement: { demo: { count: 1 } } });
+    await recordEvents(deps, "lead-1", [event("in-flight")]);
+    expect(lead()?.qualification).toMatchObject({ engagement: { demo: { value: 20, count: 2 } } });
   });
 });
 

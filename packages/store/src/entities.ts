@@ -98,6 +98,8 @@ export function createEntities(client: DynamoDBClient, table: string) {
         at: { ...requiredText, readOnly: true },
         properties: { type: "any", required: true, readOnly: true },
         storedAt: { ...requiredText, readOnly: true },
+        /** Set once the event is folded into the lead's score (see recordEvents). */
+        applied: { type: "boolean" },
       },
       indexes: {
         byLead: {

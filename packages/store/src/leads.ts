@@ -86,24 +86,28 @@ export function createLeadStore({ client, tableName, now = () => new Date().toIS
       const keys = events.map(({ id }) => ({ leadId, eventId: id }));
       const { data: found, unprocessed } = await event.get(keys).go({ consistent: true });
       if (unprocessed.length > 0) throw new Error("DynamoDB left event reads unprocessed; retry");
-      const existing = new Map(found.map((item) => [item.eventId, toEvent(item)]));
+      const existing = new Map(found.map((item) => [item.eventId, toStoredEvent(item)]));
       return Promise.all(
         events.map(async (candidate): Promise<StoredEvent> => {
           const stored = existing.get(candidate.id);
-          if (stored) return { event: stored, existed: true };
+          if (stored) return stored;
           const { id, ...fields } = candidate;
           const created = await event.create({ ...fields, leadId, eventId: id, storedAt: now() }).go(rejectQuietly);
-          if (!created.rejected) return { event: candidate, existed: false };
+          if (!created.rejected) return { event: candidate, applied: false };
           const { data } = await event.get({ leadId, eventId: id }).go({ consistent: true });
           if (!data) throw new Error("An event vanished during a race; retry");
-          return { event: toEvent(data), existed: true };
+          return toStoredEvent(data);
         }),
       );
     },
 
     async listEvents(leadId) {
-      const { data } = await event.query.byLead({ leadId }).go({ pages: "all" });
-      return data.map(toEvent);
+      const { data } = await event.query.byLead({ leadId }).go({ pages: "all", consistent: true });
+      return data.map(toStoredEvent);
+    },
+
+    async markEventsApplied(leadId, eventIds) {
+      await Promise.all(eventIds.map((eventId) => event.patch({ leadId, eventId }).set({ applied: true }).go()));
     },
   };
 
@@ -193,13 +197,20 @@ function toLead(item: Record<string, unknown>): Lead {
   return { ...fields, id: leadId } as Lead;
 }
 
-function toEvent(item: { eventId: string; type: string; at: string; properties: unknown }): BehaviourEvent {
-  return {
+function toStoredEvent(item: {
+  eventId: string;
+  type: string;
+  at: string;
+  properties: unknown;
+  applied?: boolean | undefined;
+}): StoredEvent {
+  const event: BehaviourEvent = {
     id: item.eventId,
     type: item.type,
     at: item.at,
     properties: item.properties as BehaviourEvent["properties"],
   };
+  return { event, applied: item.applied === true };
 }
 
 export type LeadStore = ReturnType<typeof createLeadStore>;

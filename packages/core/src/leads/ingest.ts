@@ -1,5 +1,5 @@
 import { foldEvents } from "../scoring/engagement.ts";
-import { type EventStore, needsReplay, type ScoringDependencies } from "../scoring/events.ts";
+import { appliedEvents, type EventStore, needsReplay, type ScoringDependencies } from "../scoring/events.ts";
 import { qualify } from "../scoring/qualify.ts";
 import { captureHistoryEntry } from "./history.ts";
 import { type IdentityClaims, identifiersOf, resolveIdentity } from "./identity.ts";
@@ -98,7 +98,7 @@ async function finish(deps: IngestDependencies, lead: Lead, applied: Lead["sourc
 async function qualifyCapture(deps: IngestDependencies, lead: Lead, now: string): Promise<Lead> {
   const { model } = deps;
   const source = lead.sources.at(-1) as Lead["sources"][number];
-  const replayed = needsReplay(lead, model) ? foldEvents(await deps.repository.listEvents(lead.id), model) : undefined;
+  const replayed = needsReplay(lead, model) ? foldEvents(await appliedEvents(deps.repository, lead), model) : undefined;
   const result = qualify(lead, model, {
     now,
     version: lead.version,

@@ -80,17 +80,19 @@ export function validateEvents(
 export interface EventStore extends LeadWriter {
   /**
    * Stores each event under (lead, event id) unless that id is stored already (first write wins),
-   * and returns the stored events with whether each was already there.
+   * and returns what is stored under each id.
    */
   storeEvents(leadId: string, events: readonly BehaviourEvent[]): Promise<StoredEvent[]>;
-  /** Every stored event of the lead: to replay them against a new config. */
-  listEvents(leadId: string): Promise<BehaviourEvent[]>;
+  /** Every stored event of the lead (a consistent read): to replay them against a new config. */
+  listEvents(leadId: string): Promise<StoredEvent[]>;
+  /** Notes that these events are folded into the lead's score (after the lead was written). */
+  markEventsApplied(leadId: string, eventIds: readonly string[]): Promise<void>;
 }
 
 export interface StoredEvent {
   event: BehaviourEvent;
-  /** Stored by an earlier delivery: a retry, or a client reusing an id. */
-  existed: boolean;
+  /** Marked as folded into the lead's score. A crash can leave an applied event unmarked for a while. */
+  applied: boolean;
 }
 
 export interface ScoringDependencies extends LeadUpdateDependencies {
@@ -107,7 +109,9 @@ export interface RecordedEvents {
 /**
  * Records a lead's events exactly once: each is stored under its id first (so a retry, even with
  * a different body, finds the first one), then folded into the lead's score in a conditional
- * write that also remembers its id.
+ * write that also remembers its id, then marked applied on the stored event. An event is applied
+ * when it is marked or its id is among the lead's remembered ones: the lead remembers the ids of
+ * its last writes, which covers a crash between the lead's write and the marking.
  */
 export async function recordEvents(
   deps: ScoringDependencies,
@@ -119,22 +123,29 @@ export async function recordEvents(
   const stored = await deps.repository.storeEvents(leadId, firstOfEach);
   let applied = 0;
   const update = await updateLead(deps, leadId, async (lead) => {
-    const fresh = stored.filter((entry) => !alreadyApplied(lead, entry)).map(({ event }) => event);
+    const fresh = stored.filter((entry) => !isApplied(lead, entry)).map(({ event }) => event);
     applied = fresh.length;
     if (fresh.length === 0) return undefined;
-    const replay = needsReplay(lead, deps.model) ? await deps.repository.listEvents(leadId) : undefined;
+    const replay = needsReplay(lead, deps.model) ? await appliedEvents(deps.repository, lead) : undefined;
     return applyEvents(lead, fresh, deps.model, deps.now(), replay);
   });
   if (!update) throw new NotFoundError(`No lead with id ${leadId}`);
+  const unmarked = stored.filter((entry) => !entry.applied).map(({ event }) => event.id);
+  if (unmarked.length > 0) await deps.repository.markEventsApplied(leadId, unmarked);
   return { applied, duplicates: events.length - applied };
 }
 
-function alreadyApplied(lead: Lead, { event, existed }: StoredEvent): boolean {
-  const remembered = lead.qualification?.recentEventIds ?? [];
-  if (remembered.includes(event.id)) return true;
-  // Stored before yet unknown to the lead: either its first delivery died before the lead was
-  // written (apply it now), or it was applied so long ago the lead forgot its id (skip it).
-  return existed && remembered.length >= rememberedEventIds;
+function isApplied(lead: Lead, { event, applied }: StoredEvent): boolean {
+  return applied || (lead.qualification?.recentEventIds ?? []).includes(event.id);
+}
+
+/**
+ * The lead's events that are folded into its score, for a replay. Events another delivery has
+ * stored but not yet applied are left out: that delivery applies them itself.
+ */
+export async function appliedEvents(repository: EventStore, lead: Lead): Promise<BehaviourEvent[]> {
+  const stored = await repository.listEvents(lead.id);
+  return stored.filter((entry) => isApplied(lead, entry)).map(({ event }) => event);
 }
 
 /** Whether the lead was scored with another config and has events to score again. */
@@ -145,8 +156,8 @@ export function needsReplay(lead: Lead, model: ScoringModel): boolean {
 
 /**
  * The lead with `events` folded in, scored and qualified at `now`, and a history entry per event
- * naming the rules and points it earned. With `replay` (every stored event), engagement is
- * rebuilt from scratch, as after a config change.
+ * naming the rules and points it earned. With `replay` (the events applied before these),
+ * engagement is rebuilt from scratch, as after a config change.
  */
 export function applyEvents(
   lead: Lead,
@@ -160,7 +171,7 @@ export function applyEvents(
   let engagement: EngagementState;
   let scored: RulePoints[][];
   if (replay) {
-    engagement = foldEvents(replay, model);
+    engagement = foldEvents([...replay, ...ordered], model);
     scored = ordered.map((event) => pointsFor(event, model));
   } else {
     engagement = structuredClone(previous.engagement);
@@ -223,7 +234,7 @@ export async function requalify(
   if (previous && previous.configVersion === model.version && cause.kind === "rescore") return undefined;
   const engagement =
     replay && previous?.recentEventIds.length
-      ? foldEvents(await deps.repository.listEvents(lead.id), model)
+      ? foldEvents(await appliedEvents(deps.repository, lead), model)
       : previous?.engagement;
   const now = deps.now();
   const version = lead.version + 1;
