@@ -222,6 +222,7 @@ describe("POST /leads/{id}/events refusals", () => {
     leadId = (await capturedLead({ email: `refused-${run}@acme-rockets.com` })).lead.id;
   });
 
+  const longUrl = `https://acme-rockets.example/${"a".repeat(1_950)}`;
   const tooMany = Array.from({ length: maxEventsPerRequest + 1 }, (_, index) => event("email_open", {}, `e-${index}`));
   const cases = [
     {
@@ -286,6 +287,18 @@ describe("POST /leads/{id}/events refusals", () => {
       code: "validation_failed",
       lead: () => leadId,
       body: { events: [event("email_open", {}, "twice"), event("email_click", {}, "twice")] },
+      headers: {},
+    },
+    {
+      what: "a batch over 256 KB once queued",
+      status: 413,
+      code: "payload_too_large",
+      lead: () => leadId,
+      body: {
+        events: Array.from({ length: 100 }, (_, index) =>
+          event("page_view", { url: longUrl, a: longUrl }, `big-${index}`),
+        ),
+      },
       headers: {},
     },
     {

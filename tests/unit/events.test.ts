@@ -222,13 +222,25 @@ describe("recording events", () => {
         details: {
           eventId: "e2",
           type: "page_view",
-          properties: { url: "https://example.com/a" },
+          url: "https://example.com/a",
           rules: [{ rule: "views", points: 5 }],
           configVersion: scoring.version,
         },
       },
       expect.objectContaining({ id: "event:e1", summary: "demo_request: +40 demo" }),
     ]);
+  });
+
+  it("keeps a full batch of events with long addresses within what one lead item can hold", async () => {
+    const { deps, lead } = await capturedLead();
+    const longUrl = `https://example.com/${"a".repeat(1_990)}`;
+    const batch = Array.from({ length: 100 }, (_, index) =>
+      event(`v${index}`, "page_view", now, { url: longUrl, referrer: longUrl }),
+    );
+    expect(await recordEvents(deps, "lead-1", batch)).toEqual({ applied: 100, duplicates: 0 });
+    const [first] = lead()?.pending?.history ?? [];
+    expect(first?.summary).toBe(`page_view ${longUrl.slice(0, 299)}…: +5 views`);
+    expect(JSON.stringify(lead()).length).toBeLessThan(100_000);
   });
 
   it("publishes lead.hot and lead.marketing-qualified once, when the lead crosses", async () => {

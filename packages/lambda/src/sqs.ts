@@ -157,7 +157,7 @@ export function queueSender(queueUrl: string) {
 function serializeWithinLimit(message: unknown): string {
   const body = JSON.stringify(message);
   if (Buffer.byteLength(body) > maxMessageBytes) {
-    throw new PayloadTooLargeError(`The lead is over ${maxMessageBytes / 1024} KB once queued`, {
+    throw new PayloadTooLargeError(`The request is over ${maxMessageBytes / 1024} KB once queued`, {
       limitBytes: maxMessageBytes,
     });
   }

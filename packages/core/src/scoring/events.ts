@@ -10,6 +10,8 @@ import { initialQualification, type QualifyCause, qualify } from "./qualify.ts";
 /** How many applied event ids a lead remembers, to recognise a retried event without a read. */
 export const rememberedEventIds = 256;
 export const maxEventsPerRequest = 100;
+/** A page's address in an event's history entry is cut to this length. */
+const maxUrlInHistory = 300;
 /** Clocks disagree; an event further in the future than this is refused. */
 const clockSkewMs = 5 * 60 * 1000;
 
@@ -205,7 +207,7 @@ function eventHistoryEntry(
   rules: RulePoints[],
   model: ScoringModel,
 ): HistoryEntry {
-  const url = typeof event.properties.url === "string" ? ` ${event.properties.url}` : "";
+  const url = typeof event.properties.url === "string" ? clip(event.properties.url, maxUrlInHistory) : undefined;
   const points = rules.length
     ? rules.map(({ rule, points }) => `${points >= 0 ? "+" : ""}${points} ${rule}`).join(", ")
     : "no rule matched";
@@ -214,9 +216,14 @@ function eventHistoryEntry(
     id: `event:${event.id}`,
     at: event.at,
     type: "lead.event",
-    summary: `${event.type}${url}: ${points}`,
-    details: { eventId: event.id, type: event.type, properties: event.properties, rules, configVersion: model.version },
+    summary: `${event.type}${url ? ` ${url}` : ""}: ${points}`,
+    // The properties stay on the stored event: a batch of large ones must not outgrow the lead's outbox.
+    details: { eventId: event.id, type: event.type, ...(url ? { url } : {}), rules, configVersion: model.version },
   };
+}
+
+function clip(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 
 /**
