@@ -5,12 +5,12 @@ import { leadStore, loadSecrets, logger, queueConsumer, scoringDependencies, set
 
 const { META_PAGE_ACCESS_TOKEN } = await loadSecrets(["META_PAGE_ACCESS_TOKEN"]);
 const graph = metaGraphClient({ baseUrl: setting("META_GRAPH_URL"), accessToken: META_PAGE_ACCESS_TOKEN });
-const dependencies = { ...scoringDependencies(), repository: leadStore(), newLeadId: randomUUID };
 
 /** Capture queue -> the single table, exactly once per platform delivery, scored as it lands. */
 export const handler = queueConsumer({
   schema: CaptureMessageSchema,
   async handle(message) {
+    const dependencies = { ...scoringDependencies(), repository: leadStore(), newLeadId: randomUUID };
     const { leadId, outcome } = await ingestCapture(
       dependencies,
       message.receipt,

@@ -1,5 +1,5 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -12,11 +12,11 @@ const dataDir = mkdtempSync(join(tmpdir(), "leadflow-data-"));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
 /** `npm start` as a user runs it: the real entry point, in its own process. */
-async function npmStart(args: string[]) {
+async function npmStart(args: string[], settings: Record<string, string> = {}) {
   // The suite's own stack exported its handler environment; this one serves its own Graph stand-in.
   const { META_GRAPH_URL: _suiteStandIn, ...environment } = process.env;
   const child = spawn(process.execPath, ["packages/local/src/main.ts", "--port", "0", ...args], {
-    env: { ...environment, ...testSecrets, POWERTOOLS_LOG_LEVEL: "ERROR" },
+    env: { ...environment, ...testSecrets, POWERTOOLS_LOG_LEVEL: "ERROR", ...settings },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
@@ -53,6 +53,36 @@ async function leadsByEmail(url: string, email: string): Promise<unknown[]> {
   });
   return ((await response.json()) as { items: unknown[] }).items;
 }
+
+interface ScoredLead {
+  scoredWith: string;
+  topRules: { rule: string; points: number }[];
+  history: { type: string }[];
+}
+
+async function leadView(url: string, id: string): Promise<ScoredLead> {
+  const response = await fetch(`${url}/leads/${id}`, { headers: { "x-api-key": testSecrets.ADMIN_API_KEY } });
+  return (await response.json()) as ScoredLead;
+}
+
+/** Posts one event now and waits until the lead's history shows it. */
+async function scoredEvent(url: string, leadId: string, id: string, type: string): Promise<void> {
+  const response = await fetch(`${url}/leads/${leadId}/events`, {
+    method: "POST",
+    headers: { "x-api-key": testSecrets.ADMIN_API_KEY, "content-type": "application/json" },
+    body: JSON.stringify({ id, type, at: new Date().toISOString() }),
+  });
+  expect(response.status).toBe(202);
+  const events = (await leadView(url, leadId)).history.filter((entry) => entry.type === "lead.event").length;
+  await waitFor(
+    async () => (await leadView(url, leadId)).history.filter((entry) => entry.type === "lead.event").length > events,
+    30_000,
+    `event ${id} to be scored`,
+  );
+}
+
+const demoPoints = (lead: ScoredLead) =>
+  Math.round(lead.topRules.find(({ rule }) => rule === "demo-request")?.points ?? 0);
 
 describe("npm start", () => {
   it("prints what it serves, answers /health, and keeps the table in --data DIR across a Ctrl-C restart", async () => {
@@ -94,6 +124,43 @@ describe("npm start", () => {
       });
     } finally {
       await stopWithCtrlC(stack.child);
+    }
+  });
+
+  it("uses an edited scoring.yaml from the next event on, and keeps the previous config while an edit has mistakes", async () => {
+    const configDir = mkdtempSync(join(tmpdir(), "leadflow-config-"));
+    cpSync("config", configDir, { recursive: true });
+    const stack = await npmStart([], { LEADFLOW_CONFIG_DIR: configDir });
+    try {
+      const email = `config-${Date.now()}@acme-rockets.com`;
+      expect(await postFormLead(stack.url, email)).toBe(202);
+      await waitFor(async () => (await leadsByEmail(stack.url, email)).length === 1, 30_000, "the lead");
+      const [{ id }] = (await leadsByEmail(stack.url, email)) as [{ id: string }];
+      await scoredEvent(stack.url, id, "demo-1", "demo_request");
+      const before = await leadView(stack.url, id);
+      expect(demoPoints(before)).toBe(40);
+
+      const scoringFile = join(configDir, "scoring.yaml");
+      const shipped = readFileSync(scoringFile, "utf8");
+      writeFileSync(
+        scoringFile,
+        shipped.replace("event: demo_request\n      points: 40", "event: demo_request\n      points: 25"),
+      );
+      await waitFor(async () => stack.output().includes("config/ changed: now scoring with"), 10_000, "the reload");
+      await scoredEvent(stack.url, id, "open-1", "email_open");
+      const after = await leadView(stack.url, id);
+      expect(after.scoredWith).not.toBe(before.scoredWith);
+      expect(stack.output()).toContain(`now scoring with ${after.scoredWith}`);
+      expect(demoPoints(after)).toBe(25);
+
+      writeFileSync(scoringFile, `${shipped}\nthresholds: [`);
+      await waitFor(async () => stack.output().includes("still using the previous config"), 10_000, "the refusal");
+      expect(stack.output()).toMatch(/scoring\.yaml:\d+:\d+/);
+      await scoredEvent(stack.url, id, "open-2", "email_open");
+      expect((await leadView(stack.url, id)).scoredWith).toBe(after.scoredWith);
+    } finally {
+      await stopWithCtrlC(stack.child);
+      rmSync(configDir, { recursive: true, force: true });
     }
   });
 

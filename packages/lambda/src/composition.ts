@@ -3,18 +3,18 @@ import { loadScoring, type ScoringDependencies, type SignalPublisher } from "@le
 import { environmentNames } from "@leadflow/manifest";
 import { createLeadStore } from "@leadflow/store";
 import { clients } from "./clients.ts";
-import { once } from "./once.ts";
+import { once, perConfig } from "./once.ts";
 import { requiredSetting, setting } from "./settings.ts";
 import { queueSender } from "./sqs.ts";
 
-/** Shared building blocks, built on first use and kept for the life of the process. */
+/** Shared building blocks, built on first use and kept for the life of the process (or the config). */
 export const leadStore = once(() =>
   createLeadStore({ client: clients.dynamodb(), tableName: requiredSetting(environmentNames.tableName) }),
 );
 
-export const sources = once(() => loadSources(setting("LEADFLOW_CONFIG_DIR")));
+export const sources = perConfig(() => loadSources(setting("LEADFLOW_CONFIG_DIR")));
 
-export const scoringModel = once(() => loadScoring(setting("LEADFLOW_CONFIG_DIR")));
+export const scoringModel = perConfig(() => loadScoring(setting("LEADFLOW_CONFIG_DIR")));
 
 /** Signals (a lead turned hot or marketing-qualified) go to the `qualified` queue. */
 export const signalPublisher = once((): SignalPublisher => {
@@ -23,7 +23,7 @@ export const signalPublisher = once((): SignalPublisher => {
 });
 
 /** What scoring a lead needs: the table, the config, the signal queue and a clock. */
-export const scoringDependencies = once(
+export const scoringDependencies = perConfig(
   (): ScoringDependencies => ({
     repository: leadStore(),
     publisher: signalPublisher(),

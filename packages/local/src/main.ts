@@ -31,6 +31,14 @@ const stack = await startLocalStack({
   ...(values.port ? { port: Number(values.port) } : {}),
   ...(values.data ? { dataDir: values.data } : {}),
   fast: values.fast,
+  onConfigChange(change) {
+    if ("mistakes" in change)
+      console.error(`config/ has mistakes; still using the previous config:\n${change.mistakes.message}`);
+    else
+      console.log(
+        `config/ changed: now scoring with ${change.scoringVersion}; run npm run rescore to re-score every lead`,
+      );
+  },
 }).catch((error: Error) => {
   console.error(error instanceof ConfigError ? `The config has mistakes:\n${error.message}` : error);
   process.exit(1);
@@ -58,6 +66,7 @@ ${Object.keys(routes)
 
   DynamoDB    ${stack.endpoints.dynamodb}  (table "${stack.tableName}")
   SQS         ${stack.endpoints.sqs}  (${Object.keys(stack.queues).join(", ")} + DLQs)
+  Config      ${process.env.LEADFLOW_CONFIG_DIR ?? "config/"} (edits apply to the next request; mistakes keep the previous config)
   Data        ${values.data ? `kept in ${values.data}` : "in memory (use --data DIR to keep it)"}${values.fast ? "\n  Mode        fast retries" : ""}
   Admin key   ${usingDevelopmentKey ? `${developmentSecrets.ADMIN_API_KEY} (development default; set ADMIN_API_KEY to change)` : "from ADMIN_API_KEY"}
 

@@ -1,11 +1,13 @@
 import { type ChildProcess, fork } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import { setPriority } from "node:os";
 import { join } from "node:path";
 import { GetQueueAttributesCommand, type SQSClient } from "@aws-sdk/client-sqs";
-import { ConfigError } from "@leadflow/core";
+import { ConfigError, loadScoring } from "@leadflow/core";
 import {
   consumedQueues,
   environmentFor,
+  environmentNames,
   type FunctionDefinition,
   functionDefaults,
   type QueueName,
@@ -14,6 +16,7 @@ import {
   secretNames,
 } from "@leadflow/manifest";
 import { checkConfigFiles } from "./config-files.ts";
+import { watchConfigFiles } from "./config-watch.ts";
 import { developmentSecrets, localRegion, localTableName } from "./development.ts";
 import { ensureQueues, localCredentials, type QueueLocation, sqsClient, startSqs } from "./emulators.ts";
 import { startGateway } from "./gateway.ts";
@@ -34,11 +37,18 @@ export interface LocalStackOptions {
   fast?: boolean;
   /** Settings and secrets for the handlers, over the environment and the development defaults. */
   environment?: Record<string, string>;
+  /**
+   * Called after an edit to config/: with the new scoring config's version once the handlers use
+   * it, or with the mistakes that made the stack keep the previous config.
+   */
+  onConfigChange?: (change: ConfigChange) => void;
   /** OS niceness of the queue worker process (0-19). */
   workerNiceness?: number;
   /** Batches each queue consumer handles at once. */
   workerConcurrency?: number;
 }
+
+export type ConfigChange = { scoringVersion: string } | { mistakes: ConfigError };
 
 export interface LocalStack {
   url: string;
@@ -71,7 +81,8 @@ const environmentPath = "/_local/environment";
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const timeScale = options.fast ? fastTimeScale : 1;
   // Refused before anything starts, with every mistake's line and column.
-  const issues = checkConfigFiles(process.env.LEADFLOW_CONFIG_DIR ?? join(projectRoot, "config"));
+  const configDir = process.env.LEADFLOW_CONFIG_DIR ?? join(projectRoot, "config");
+  const issues = checkConfigFiles(configDir);
   if (issues.length > 0) throw new ConfigError(issues);
   const sqsEmulator = await startSqs(options.dataDir);
   const sqs = sqsClient(sqsEmulator.endpoint);
@@ -83,7 +94,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const gateway = await startGateway(options.port ?? Number(process.env.PORT || 3000), activity);
   const metaGraphUrl = options.environment?.META_GRAPH_URL ?? process.env.META_GRAPH_URL;
   if (!metaGraphUrl) gateway.mount(metaGraphStandInPath, metaGraphStandIn());
-  const environment = handlerEnvironment(sqsEmulator.endpoint, {
+  const environment = handlerEnvironment(sqsEmulator.endpoint, configDir, {
     META_GRAPH_URL: metaGraphUrl ?? `http://127.0.0.1:${gateway.port}${metaGraphStandInPath}/v25.0`,
     ...options.environment,
   });
@@ -124,6 +135,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   };
   gateway.mount(environmentPath, async (_request, response) => reply(response, 200, toolEnvironment));
   gateway.serve(gatewayRoutes);
+  const configWatcher = watchConfigFiles(configDir, (mistakes) => {
+    if (mistakes.length > 0) return options.onConfigChange?.({ mistakes: new ConfigError(mistakes) });
+    const generation = randomUUID();
+    process.env[environmentNames.configGeneration] = generation;
+    worker.process.send({ type: "config", generation } satisfies WorkerMessage);
+    options.onConfigChange?.({ scoringVersion: loadScoring(configDir).version });
+  });
   const pendingMessages = () => countPending(sqs, queues);
   let stopping = false;
   // Acknowledging leads nobody will store is the one thing not to do: if the worker dies, the
@@ -148,6 +166,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     failed,
     async stop() {
       stopping = true;
+      configWatcher.close();
       localSchedules.stop();
       await gateway.close();
       await worker.stop();
@@ -159,14 +178,18 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 }
 
 /** What every local handler sees: emulator endpoints, fake credentials, secrets, settings. */
-function handlerEnvironment(sqsEndpoint: string, overrides: Record<string, string> = {}): Record<string, string> {
+function handlerEnvironment(
+  sqsEndpoint: string,
+  configDir: string,
+  overrides: Record<string, string> = {},
+): Record<string, string> {
   const secrets = Object.fromEntries(secretNames.map((name) => [name, process.env[name] || developmentSecrets[name]]));
   return {
     AWS_REGION: localRegion,
     AWS_ACCESS_KEY_ID: localCredentials.accessKeyId,
     AWS_SECRET_ACCESS_KEY: localCredentials.secretAccessKey,
     AWS_ENDPOINT_URL_SQS: sqsEndpoint,
-    LEADFLOW_CONFIG_DIR: process.env.LEADFLOW_CONFIG_DIR ?? join(projectRoot, "config"),
+    LEADFLOW_CONFIG_DIR: configDir,
     ...secrets,
     ...overrides,
   };

@@ -15,4 +15,6 @@ export type WorkerMessage =
   | { type: "stop" }
   /** The API is answering requests: poll sparingly. */
   | { type: "busy" }
-  | { type: "idle" };
+  | { type: "idle" }
+  /** config/ was edited and checked: handlers read it again. */
+  | { type: "config"; generation: string };

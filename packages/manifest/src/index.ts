@@ -156,6 +156,11 @@ export const environmentNames = {
   deadLetterUrl: "DEAD_LETTER_QUEUE_URL",
   maxReceiveCount: "MAX_RECEIVE_COUNT",
   retryBaseSeconds: "RETRY_BASE_SECONDS",
+  /**
+   * Bumped by `npm start` when config/ is edited, so its handlers read the config again. Never set
+   * on AWS, where the config ships with the code and a deploy replaces the functions.
+   */
+  configGeneration: "LEADFLOW_CONFIG_GENERATION",
 } as const;
 
 /** The environment one function needs, besides its secrets and settings. */
