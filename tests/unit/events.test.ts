@@ -19,9 +19,9 @@ import { scoringDependencies, testClock, thresholdsYaml } from "../helpers/scori
 
 const now = "2026-11-24T10:00:00.000Z";
 
-function scoringWith(demoPoints = 40): ScoringModel {
+function scoringWith(demoPoints = 40, halfLifeDays = 7): ScoringModel {
   return parseScoring(`engagement:
-  halfLifeDays: 7
+  halfLifeDays: ${halfLifeDays}
   rules:
     - { id: demo, event: demo_request, points: ${demoPoints} }
     - { id: views, event: page_view, points: 5 }
@@ -348,7 +348,7 @@ describe("refreshing temperatures", () => {
     await recordEvents(deps, "lead-1", [event("e1")]);
     expect(lead()?.qualification).toMatchObject({
       temperature: "warm",
-      coolsAt: "2026-11-28T10:00:00.000Z",
+      coolsAt: "2026-11-27T12:00:00.000Z",
     });
 
     clock.advanceDays(3);
@@ -377,10 +377,16 @@ describe("refreshing temperatures", () => {
     });
   });
 
-  it("sets coolsAt for a hot lead to the day it turns warm", async () => {
+  it("sets coolsAt for a hot lead to the hour it turns warm", async () => {
     const { deps, lead } = await capturedLead();
     await recordEvents(deps, "lead-1", [event("e1"), event("e2")]);
-    expect(lead()?.qualification).toMatchObject({ temperature: "hot", coolsAt: "2026-11-26T10:00:00.000Z" });
+    expect(lead()?.qualification).toMatchObject({ temperature: "hot", coolsAt: "2026-11-25T21:00:00.000Z" });
+  });
+
+  it("has a lead that does not cool within a year looked at again in a year, so it stays in the index", async () => {
+    const { deps, lead } = await capturedLead(scoringWith(40, 1_000));
+    await recordEvents(deps, "lead-1", [event("e1")]);
+    expect(lead()?.qualification).toMatchObject({ temperature: "warm", coolsAt: "2027-11-24T10:00:00.000Z" });
   });
 
   it("leaves coolsAt off a cold lead", async () => {

@@ -310,7 +310,6 @@ describe("engagement", () => {
         details: {
           eventId: "e1",
           type: "form_submit",
-          properties: { form: "newsletter" },
           rules: [],
           configVersion: pricing.version,
         },

@@ -75,7 +75,8 @@ export interface Qualified {
   signals: LeadSignal[];
 }
 
-const dayMs = 24 * 60 * 60 * 1000;
+const hourMs = 60 * 60 * 1000;
+const dayMs = 24 * hourMs;
 /** How far ahead cooling is looked for; a lead that stays warm longer is re-checked by rescore. */
 const coolingHorizonDays = 365;
 
@@ -274,24 +275,26 @@ function temperatureOf(
 }
 
 /**
- * The first day on which, with no new event, decay or stale BANT answers lower the temperature:
- * a binary search over whole days, as temperature only falls with time (engagement rules with
- * negative points, which rise back toward zero, are the exception this accepts).
+ * The first hour at which, with no new event, decay or stale BANT answers lower the temperature:
+ * a binary search, as temperature only falls with time (engagement rules with negative points,
+ * which rise back toward zero, are the exception this accepts). A lead that does not cool within
+ * the horizon is due for a look then, so it never drops out of the cooling index.
  */
 function nextCooling(qualification: Qualification, model: ScoringModel, now: number): string | undefined {
   if (qualification.temperature === "cold") return undefined;
   const rank = temperatures.indexOf(qualification.temperature);
-  const cooledBy = (day: number) =>
-    temperatures.indexOf(scoreAt(qualification, model, now + day * dayMs).temperature.level) < rank;
-  if (!cooledBy(coolingHorizonDays)) return undefined;
+  const cooledBy = (hour: number) =>
+    temperatures.indexOf(scoreAt(qualification, model, now + hour * hourMs).temperature.level) < rank;
+  const horizonHours = coolingHorizonDays * 24;
+  if (!cooledBy(horizonHours)) return new Date(now + horizonHours * hourMs).toISOString();
   let low = 0;
-  let high = coolingHorizonDays;
+  let high = horizonHours;
   while (high - low > 1) {
     const middle = Math.floor((low + high) / 2);
     if (cooledBy(middle)) high = middle;
     else low = middle;
   }
-  return new Date(now + high * dayMs).toISOString();
+  return new Date(now + high * hourMs).toISOString();
 }
 
 function describePoints(rules: readonly RulePoints[]): string {
