@@ -164,6 +164,47 @@ describe("npm start", () => {
     }
   });
 
+  it("npm run rescore applies an edited config to every lead, and npm run trigger runs a schedule, on a running npm start", async () => {
+    const configDir = mkdtempSync(join(tmpdir(), "leadflow-config-"));
+    cpSync("config", configDir, { recursive: true });
+    const stack = await npmStart([], { LEADFLOW_CONFIG_DIR: configDir });
+    const tool = (script: string, args: string[]) =>
+      promisify(execFile)(process.execPath, [`packages/local/src/${script}`, ...args], {
+        // A user's shell: not the suite's environment, which points at the suite's own stack.
+        env: { PATH: process.env.PATH, HOME: process.env.HOME, LEADFLOW_URL: stack.url },
+      });
+    try {
+      const email = `rescore-${Date.now()}@acme-rockets.com`;
+      expect(await postFormLead(stack.url, email)).toBe(202);
+      await waitFor(async () => (await leadsByEmail(stack.url, email)).length === 1, 30_000, "the lead");
+      const [{ id }] = (await leadsByEmail(stack.url, email)) as [{ id: string }];
+      await scoredEvent(stack.url, id, "demo-1", "demo_request");
+
+      const scoringFile = join(configDir, "scoring.yaml");
+      const shipped = readFileSync(scoringFile, "utf8");
+      writeFileSync(
+        scoringFile,
+        shipped.replace("event: demo_request\n      points: 40", "event: demo_request\n      points: 25"),
+      );
+      await waitFor(async () => stack.output().includes("config/ changed"), 10_000, "the reload");
+      const rescore = await tool("rescore.ts", ["--checkpoint", join(configDir, "checkpoint.json")]);
+      expect(rescore.stdout).toMatch(/Done: \d+ lead\(s\) re-scored, 1 changed\./);
+      const rescored = await leadView(stack.url, id);
+      expect(demoPoints(rescored)).toBe(25);
+      expect(rescored.history).toContainEqual(expect.objectContaining({ type: "lead.rescored" }));
+
+      // The running stack scores with the same config: the next event keeps the rescore's result.
+      await scoredEvent(stack.url, id, "open-1", "email_open");
+      expect((await leadView(stack.url, id)).scoredWith).toBe(rescored.scoredWith);
+
+      const trigger = await tool("trigger.ts", ["refresh-temperatures"]);
+      expect(trigger.stdout).toMatch(/refresh-temperatures ran in \d+ ms: \{"checked":\d+,"changed":\d+\}/);
+    } finally {
+      await stopWithCtrlC(stack.child);
+      rmSync(configDir, { recursive: true, force: true });
+    }
+  });
+
   it("stops promptly on Ctrl-C while a client keeps sending on keep-alive connections", async () => {
     const stack = await npmStart([]);
     let sending = true;
