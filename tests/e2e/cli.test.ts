@@ -3,7 +3,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { formDelivery } from "../helpers/platforms.ts";
 import { testSecrets } from "../helpers/secrets.ts";
 import { waitFor } from "../helpers/wait.ts";
@@ -127,84 +127,6 @@ describe("npm start", () => {
     }
   });
 
-  it("uses an edited scoring.yaml from the next event on, and keeps the previous config while an edit has mistakes", async () => {
-    const configDir = mkdtempSync(join(tmpdir(), "leadflow-config-"));
-    cpSync("config", configDir, { recursive: true });
-    const stack = await npmStart([], { LEADFLOW_CONFIG_DIR: configDir });
-    try {
-      const email = `config-${Date.now()}@acme-rockets.com`;
-      expect(await postFormLead(stack.url, email)).toBe(202);
-      await waitFor(async () => (await leadsByEmail(stack.url, email)).length === 1, 30_000, "the lead");
-      const [{ id }] = (await leadsByEmail(stack.url, email)) as [{ id: string }];
-      await scoredEvent(stack.url, id, "demo-1", "demo_request");
-      const before = await leadView(stack.url, id);
-      expect(demoPoints(before)).toBe(40);
-
-      const scoringFile = join(configDir, "scoring.yaml");
-      const shipped = readFileSync(scoringFile, "utf8");
-      writeFileSync(
-        scoringFile,
-        shipped.replace("event: demo_request\n      points: 40", "event: demo_request\n      points: 25"),
-      );
-      await waitFor(async () => stack.output().includes("config/ changed: now scoring with"), 10_000, "the reload");
-      await scoredEvent(stack.url, id, "open-1", "email_open");
-      const after = await leadView(stack.url, id);
-      expect(after.scoredWith).not.toBe(before.scoredWith);
-      expect(stack.output()).toContain(`now scoring with ${after.scoredWith}`);
-      expect(demoPoints(after)).toBe(25);
-
-      writeFileSync(scoringFile, `${shipped}\nthresholds: [`);
-      await waitFor(async () => stack.output().includes("still using the previous config"), 10_000, "the refusal");
-      expect(stack.output()).toMatch(/scoring\.yaml:\d+:\d+/);
-      await scoredEvent(stack.url, id, "open-2", "email_open");
-      expect((await leadView(stack.url, id)).scoredWith).toBe(after.scoredWith);
-    } finally {
-      await stopWithCtrlC(stack.child);
-      rmSync(configDir, { recursive: true, force: true });
-    }
-  });
-
-  it("npm run rescore applies an edited config to every lead, and npm run trigger runs a schedule, on a running npm start", async () => {
-    const configDir = mkdtempSync(join(tmpdir(), "leadflow-config-"));
-    cpSync("config", configDir, { recursive: true });
-    const stack = await npmStart([], { LEADFLOW_CONFIG_DIR: configDir });
-    const tool = (script: string, args: string[]) =>
-      promisify(execFile)(process.execPath, [`packages/local/src/${script}`, ...args], {
-        // A user's shell: not the suite's environment, which points at the suite's own stack.
-        env: { PATH: process.env.PATH, HOME: process.env.HOME, LEADFLOW_URL: stack.url },
-      });
-    try {
-      const email = `rescore-${Date.now()}@acme-rockets.com`;
-      expect(await postFormLead(stack.url, email)).toBe(202);
-      await waitFor(async () => (await leadsByEmail(stack.url, email)).length === 1, 30_000, "the lead");
-      const [{ id }] = (await leadsByEmail(stack.url, email)) as [{ id: string }];
-      await scoredEvent(stack.url, id, "demo-1", "demo_request");
-
-      const scoringFile = join(configDir, "scoring.yaml");
-      const shipped = readFileSync(scoringFile, "utf8");
-      writeFileSync(
-        scoringFile,
-        shipped.replace("event: demo_request\n      points: 40", "event: demo_request\n      points: 25"),
-      );
-      await waitFor(async () => stack.output().includes("config/ changed"), 10_000, "the reload");
-      const rescore = await tool("rescore.ts", ["--checkpoint", join(configDir, "checkpoint.json")]);
-      expect(rescore.stdout).toMatch(/Done: \d+ lead\(s\) re-scored, 1 changed\./);
-      const rescored = await leadView(stack.url, id);
-      expect(demoPoints(rescored)).toBe(25);
-      expect(rescored.history).toContainEqual(expect.objectContaining({ type: "lead.rescored" }));
-
-      // The running stack scores with the same config: the next event keeps the rescore's result.
-      await scoredEvent(stack.url, id, "open-1", "email_open");
-      expect((await leadView(stack.url, id)).scoredWith).toBe(rescored.scoredWith);
-
-      const trigger = await tool("trigger.ts", ["refresh-temperatures"]);
-      expect(trigger.stdout).toMatch(/refresh-temperatures ran in \d+ ms: \{"checked":\d+,"changed":\d+\}/);
-    } finally {
-      await stopWithCtrlC(stack.child);
-      rmSync(configDir, { recursive: true, force: true });
-    }
-  });
-
   it("stops promptly on Ctrl-C while a client keeps sending on keep-alive connections", async () => {
     const stack = await npmStart([]);
     let sending = true;
@@ -249,5 +171,78 @@ describe("npm start", () => {
     } finally {
       await stopWithCtrlC(second.child);
     }
+  });
+});
+
+describe("npm start with a config/ of its own", () => {
+  let configDir = "";
+  let stack: Awaited<ReturnType<typeof npmStart>>;
+  let leadId = "";
+  const scoringFile = () => join(configDir, "scoring.yaml");
+
+  beforeEach(async () => {
+    configDir = mkdtempSync(join(tmpdir(), "leadflow-config-"));
+    cpSync("config", configDir, { recursive: true });
+    stack = await npmStart([], { LEADFLOW_CONFIG_DIR: configDir });
+    const email = `config-${Date.now()}@acme-rockets.com`;
+    expect(await postFormLead(stack.url, email)).toBe(202);
+    await waitFor(async () => (await leadsByEmail(stack.url, email)).length === 1, 30_000, "the lead");
+    [{ id: leadId }] = (await leadsByEmail(stack.url, email)) as [{ id: string }];
+    await scoredEvent(stack.url, leadId, "demo-1", "demo_request");
+  });
+
+  afterEach(async () => {
+    await stopWithCtrlC(stack.child);
+    rmSync(configDir, { recursive: true, force: true });
+  });
+
+  /** Saves scoring.yaml with demo requests worth 25 instead of 40, and waits for the stack to reload it. */
+  async function makeDemosCheaper(): Promise<string> {
+    const shipped = readFileSync(scoringFile(), "utf8");
+    writeFileSync(
+      scoringFile(),
+      shipped.replace("event: demo_request\n      points: 40", "event: demo_request\n      points: 25"),
+    );
+    await waitFor(async () => stack.output().includes("config/ changed: now scoring with"), 10_000, "the reload");
+    return shipped;
+  }
+
+  it("uses an edited scoring.yaml from the next event on, and keeps the previous config while an edit has mistakes", async () => {
+    const before = await leadView(stack.url, leadId);
+    expect(demoPoints(before)).toBe(40);
+
+    const shipped = await makeDemosCheaper();
+    await scoredEvent(stack.url, leadId, "open-1", "email_open");
+    const after = await leadView(stack.url, leadId);
+    expect(after.scoredWith).not.toBe(before.scoredWith);
+    expect(stack.output()).toContain(`now scoring with ${after.scoredWith}`);
+    expect(demoPoints(after)).toBe(25);
+
+    writeFileSync(scoringFile(), `${shipped}\nthresholds: [`);
+    await waitFor(async () => stack.output().includes("still using the previous config"), 10_000, "the refusal");
+    expect(stack.output()).toMatch(/scoring\.yaml:\d+:\d+/);
+    await scoredEvent(stack.url, leadId, "open-2", "email_open");
+    expect((await leadView(stack.url, leadId)).scoredWith).toBe(after.scoredWith);
+  });
+
+  it("npm run rescore applies an edited config to every lead, and npm run trigger runs a schedule", async () => {
+    const tool = (script: string, args: string[]) =>
+      promisify(execFile)(process.execPath, [`packages/local/src/${script}`, ...args], {
+        // A user's shell: not the suite's environment, which points at the suite's own stack.
+        env: { PATH: process.env.PATH, HOME: process.env.HOME, LEADFLOW_URL: stack.url },
+      });
+    await makeDemosCheaper();
+    const rescore = await tool("rescore.ts", ["--checkpoint", join(configDir, "checkpoint.json")]);
+    expect(rescore.stdout).toMatch(/Done: \d+ lead\(s\) re-scored, 1 changed\./);
+    const rescored = await leadView(stack.url, leadId);
+    expect(demoPoints(rescored)).toBe(25);
+    expect(rescored.history).toContainEqual(expect.objectContaining({ type: "lead.rescored" }));
+
+    // The running stack scores with the same config: the next event keeps the rescore's result.
+    await scoredEvent(stack.url, leadId, "open-1", "email_open");
+    expect((await leadView(stack.url, leadId)).scoredWith).toBe(rescored.scoredWith);
+
+    const trigger = await tool("trigger.ts", ["refresh-temperatures"]);
+    expect(trigger.stdout).toMatch(/refresh-temperatures ran in \d+ ms: \{"checked":\d+,"changed":\d+\}/);
   });
 });

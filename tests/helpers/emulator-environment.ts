@@ -1,4 +1,9 @@
+import { dynamoClient, sqsClient } from "@leadflow/local";
+import { createLeadStore } from "@leadflow/store";
+import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { inject } from "vitest";
+import { freshQueue } from "./sqs.ts";
+import { freshTable } from "./tables.ts";
 
 /** What a queue consumer needs in its environment to run against the integration emulators. */
 export function consumerEnvironment(queues: {
@@ -23,4 +28,39 @@ export function consumerEnvironment(queues: {
     LEADFLOW_CONFIG_DIR: "config",
     POWERTOOLS_LOG_LEVEL: "SILENT",
   };
+}
+
+type ConsumerHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+
+/** A Lambda context good enough for queue consumers. */
+export const consumerContext = { awsRequestId: "test", getRemainingTimeInMillis: () => 30_000 } as Context;
+
+/**
+ * A queue consumer's handler (`functions/...`) running against the integration emulators, with
+ * its own table, queue, dead-letter queue and qualified queue, and `environment` on top.
+ */
+export async function consumerUnderTest(
+  handlerFile: string,
+  options: { queueAttributes?: Record<string, string>; environment?: Record<string, string> } = {},
+) {
+  const sqs = sqsClient(inject("emulators").sqs);
+  const [queue, deadLetters, qualified] = await Promise.all([
+    freshQueue(sqs, options.queueAttributes),
+    freshQueue(sqs),
+    freshQueue(sqs),
+  ]);
+  const dynamo = dynamoClient(inject("emulators").dynamodb[0]?.endpoint as string);
+  const tableName = await freshTable(dynamo);
+  Object.assign(
+    process.env,
+    consumerEnvironment({
+      tableName,
+      queueUrl: queue.url,
+      deadLetterUrl: deadLetters.url,
+      qualifiedUrl: qualified.url,
+    }),
+    options.environment,
+  );
+  const { handler } = (await import(`../../${handlerFile}`)) as { handler: ConsumerHandler };
+  return { handler, store: createLeadStore({ client: dynamo, tableName }), sqs, queue, deadLetters, qualified };
 }

@@ -1,25 +1,18 @@
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import type { CaptureMessage } from "@leadflow/channels";
 import type { CaptureReceipt, MappedFields } from "@leadflow/core";
-import { dynamoClient, sqsClient } from "@leadflow/local";
-import { createLeadStore, type LeadStore } from "@leadflow/store";
-import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import type { LeadStore } from "@leadflow/store";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { capture } from "../helpers/captures.ts";
-import { consumerEnvironment } from "../helpers/emulator-environment.ts";
+import { consumerContext, consumerUnderTest } from "../helpers/emulator-environment.ts";
 import { startMetaGraph } from "../helpers/meta-graph.ts";
 import { graphLead } from "../helpers/platforms.ts";
 import { testSecrets } from "../helpers/secrets.ts";
-import { deliverAsEvent, freshQueue, queueCounts, receiveAsEvent, type TestQueue } from "../helpers/sqs.ts";
-import { freshTable } from "../helpers/tables.ts";
+import { deliverAsEvent, queueCounts, receiveAsEvent, type TestQueue } from "../helpers/sqs.ts";
 
-type Handler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+const context = consumerContext;
 
-const emulators = inject("emulators");
-const dynamodbEndpoint = emulators.dynamodb[0]?.endpoint as string;
-const context = { awsRequestId: "test", getRemainingTimeInMillis: () => 30_000 } as Context;
-
-let handler: Handler;
+let handler: Awaited<ReturnType<typeof consumerUnderTest>>["handler"];
 let store: LeadStore;
 let sqs: SQSClient;
 let queue: TestQueue;
@@ -30,23 +23,10 @@ let graphControl: Awaited<ReturnType<typeof startMetaGraph>>["control"];
 beforeAll(async () => {
   graph = await startMetaGraph();
   graphControl = graph.control;
-  sqs = sqsClient(emulators.sqs);
-  deadLetters = await freshQueue(sqs);
-  queue = await freshQueue(sqs, { VisibilityTimeout: "30" });
-  const dynamo = dynamoClient(dynamodbEndpoint);
-  const tableName = await freshTable(dynamo);
-  store = createLeadStore({ client: dynamo, tableName });
-  Object.assign(
-    process.env,
-    consumerEnvironment({
-      tableName,
-      queueUrl: queue.url,
-      deadLetterUrl: deadLetters.url,
-      qualifiedUrl: (await freshQueue(sqs)).url,
-    }),
-    { META_GRAPH_URL: graph.url, META_PAGE_ACCESS_TOKEN: testSecrets.META_PAGE_ACCESS_TOKEN },
-  );
-  ({ handler } = (await import("../../functions/ingest/capture-worker.ts")) as { handler: Handler });
+  ({ handler, store, sqs, queue, deadLetters } = await consumerUnderTest("functions/ingest/capture-worker.ts", {
+    queueAttributes: { VisibilityTimeout: "30" },
+    environment: { META_GRAPH_URL: graph.url, META_PAGE_ACCESS_TOKEN: testSecrets.META_PAGE_ACCESS_TOKEN },
+  }));
 });
 
 afterAll(() => graph.stop());

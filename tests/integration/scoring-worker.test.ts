@@ -1,23 +1,16 @@
 import { randomUUID } from "node:crypto";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import { type EventsMessage, ingestCapture, type LeadSignal } from "@leadflow/core";
-import { dynamoClient, sqsClient } from "@leadflow/local";
-import { createLeadStore, type LeadStore } from "@leadflow/store";
-import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
-import { beforeAll, describe, expect, inject, it } from "vitest";
+import type { LeadStore } from "@leadflow/store";
+import { beforeAll, describe, expect, it } from "vitest";
 import { capture } from "../helpers/captures.ts";
-import { consumerEnvironment } from "../helpers/emulator-environment.ts";
+import { consumerContext, consumerUnderTest } from "../helpers/emulator-environment.ts";
 import { scoringDependencies } from "../helpers/scoring.ts";
-import { deliverAsEvent, freshQueue, receiveAsEvent, type TestQueue } from "../helpers/sqs.ts";
-import { freshTable } from "../helpers/tables.ts";
+import { deliverAsEvent, receiveAsEvent, type TestQueue } from "../helpers/sqs.ts";
 
-type Handler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+const context = consumerContext;
 
-const emulators = inject("emulators");
-const dynamodbEndpoint = emulators.dynamodb[0]?.endpoint as string;
-const context = { awsRequestId: "test", getRemainingTimeInMillis: () => 30_000 } as Context;
-
-let handler: Handler;
+let handler: Awaited<ReturnType<typeof consumerUnderTest>>["handler"];
 let store: LeadStore;
 let sqs: SQSClient;
 let queue: TestQueue;
@@ -25,21 +18,9 @@ let deadLetters: TestQueue;
 let qualified: TestQueue;
 
 beforeAll(async () => {
-  sqs = sqsClient(emulators.sqs);
-  [queue, deadLetters, qualified] = await Promise.all([freshQueue(sqs), freshQueue(sqs), freshQueue(sqs)]);
-  const dynamo = dynamoClient(dynamodbEndpoint);
-  const tableName = await freshTable(dynamo);
-  store = createLeadStore({ client: dynamo, tableName });
-  Object.assign(
-    process.env,
-    consumerEnvironment({
-      tableName,
-      queueUrl: queue.url,
-      deadLetterUrl: deadLetters.url,
-      qualifiedUrl: qualified.url,
-    }),
-  );
-  ({ handler } = (await import("../../functions/scoring/events-worker.ts")) as { handler: Handler });
+  ({ handler, store, sqs, queue, deadLetters, qualified } = await consumerUnderTest(
+    "functions/scoring/events-worker.ts",
+  ));
 });
 
 async function capturedLead(fields: { email: string; jobTitle?: string }): Promise<string> {
