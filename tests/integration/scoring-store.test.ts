@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { ingestCapture, parseScoring, recordEvents, refreshTemperatures } from "@leadflow/core";
 import { dynamoClient } from "@leadflow/local";
-import { createLeadStore, type LeadStore } from "@leadflow/store";
+import { createEntities, createLeadStore, type Entities, type LeadStore } from "@leadflow/store";
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import { capture } from "../helpers/captures.ts";
 import { scoringDependencies, testClock } from "../helpers/scoring.ts";
@@ -12,10 +12,13 @@ const engines = inject("emulators").dynamodb;
 
 describe.each(engines)("scoring on the table, on $name", ({ endpoint }) => {
   let store: LeadStore;
+  let entities: Entities;
 
   beforeAll(async () => {
     const client = dynamoClient(endpoint);
-    store = createLeadStore({ client, tableName: await freshTable(client) });
+    const tableName = await freshTable(client);
+    store = createLeadStore({ client, tableName });
+    entities = createEntities(client, tableName);
   });
 
   async function leadWithDemoRequest(clock: ReturnType<typeof testClock>) {
@@ -89,5 +92,18 @@ describe.each(engines)("scoring on the table, on $name", ({ endpoint }) => {
       { event: expect.objectContaining({ id: "demo", type: "demo_request" }), applied: true },
       { event: view, applied: true },
     ]);
+  });
+
+  it("counts an event stored before events carried an applied flag as applied, so replays keep it", async () => {
+    const clock = testClock();
+    const { leadId } = await leadWithDemoRequest(clock);
+    const { event } = entities;
+    await event
+      .create({ leadId, eventId: "older", type: "email_open", at: clock.now(), properties: {}, storedAt: clock.now() })
+      .go();
+    expect(await store.listEvents(leadId)).toContainEqual({
+      event: { id: "older", type: "email_open", at: clock.now(), properties: {} },
+      applied: true,
+    });
   });
 });

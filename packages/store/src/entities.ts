@@ -98,7 +98,7 @@ export function createEntities(client: DynamoDBClient, table: string) {
         at: { ...requiredText, readOnly: true },
         properties: { type: "any", required: true, readOnly: true },
         storedAt: { ...requiredText, readOnly: true },
-        /** Set once the event is folded into the lead's score (see recordEvents). */
+        /** False until the event is folded into the lead's score (see recordEvents); absent means applied. */
         applied: { type: "boolean" },
       },
       indexes: {

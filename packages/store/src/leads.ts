@@ -92,7 +92,9 @@ export function createLeadStore({ client, tableName, now = () => new Date().toIS
           const stored = existing.get(candidate.id);
           if (stored) return stored;
           const { id, ...fields } = candidate;
-          const created = await event.create({ ...fields, leadId, eventId: id, storedAt: now() }).go(rejectQuietly);
+          const created = await event
+            .create({ ...fields, leadId, eventId: id, storedAt: now(), applied: false })
+            .go(rejectQuietly);
           if (!created.rejected) return { event: candidate, applied: false };
           const { data } = await event.get({ leadId, eventId: id }).go({ consistent: true });
           if (!data) throw new Error("An event vanished during a race; retry");
@@ -210,7 +212,8 @@ function toStoredEvent(item: {
     at: item.at,
     properties: item.properties as BehaviourEvent["properties"],
   };
-  return { event, applied: item.applied === true };
+  // Events stored before the flag existed were applied in the delivery that stored them.
+  return { event, applied: item.applied !== false };
 }
 
 export type LeadStore = ReturnType<typeof createLeadStore>;
