@@ -225,14 +225,19 @@ describe("npm start with a config/ of its own", () => {
     expect((await leadView(stack.url, leadId)).scoredWith).toBe(after.scoredWith);
   });
 
-  it("npm run rescore applies an edited config to every lead, and npm run trigger runs a schedule", async () => {
+  it("npm run rescore applies the config npm start uses to every lead, and npm run trigger runs a schedule", async () => {
     const tool = (script: string, args: string[]) =>
       promisify(execFile)(process.execPath, [`packages/local/src/${script}`, ...args], {
         // A user's shell: not the suite's environment, which points at the suite's own stack.
         env: { PATH: process.env.PATH, HOME: process.env.HOME, LEADFLOW_URL: stack.url },
       });
-    await makeDemosCheaper();
+    const shipped = await makeDemosCheaper();
+    // A later save with mistakes is kept from the rescore as it is from the stack.
+    writeFileSync(scoringFile(), `${shipped}\nthresholds: [`);
+    await waitFor(async () => stack.output().includes("still using the previous config"), 10_000, "the refusal");
     const rescore = await tool("rescore.ts", ["--checkpoint", join(configDir, "checkpoint.json")]);
+    const [, reloaded] = /now scoring with (\w+);/.exec(stack.output()) ?? [];
+    expect(rescore.stdout).toContain(`with config ${reloaded}`);
     expect(rescore.stdout).toMatch(/Done: \d+ lead\(s\) re-scored, 1 changed\./);
     const rescored = await leadView(stack.url, leadId);
     expect(demoPoints(rescored)).toBe(25);

@@ -14,18 +14,18 @@ export function once<T>(build: () => T): () => T {
 }
 
 /**
- * Like `once`, but built again after the config generation changes: `npm start` bumps it when a
- * config file is edited. On AWS it is never set, so this is `once`.
+ * Like `once`, but built again when the config directory changes: `npm start` points it at a
+ * checked copy of config/ after each edit. On AWS it never changes, so this is `once`.
  */
 export function perConfig<T>(build: () => T): () => T {
-  let generation: string | undefined;
+  let configDir: string | undefined;
   let built = false;
   let value: T;
   return () => {
-    const current = process.env[environmentNames.configGeneration];
-    if (!built || current !== generation) {
+    const current = process.env[environmentNames.configDir];
+    if (!built || current !== configDir) {
       value = build();
-      generation = current;
+      configDir = current;
       built = true;
     }
     return value;

@@ -7,13 +7,13 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { formatIssue } from "@leadflow/core";
-import { checkConfigFiles, configFiles, jsonSchemaOf, schemaFileName } from "./config-files.ts";
+import { checkConfigFiles, configFileNames, jsonSchemaOf, schemaFileName } from "./config-files.ts";
 
 const { values } = parseArgs({ options: { "write-schemas": { type: "boolean", default: false } } });
 const configDir = process.env.LEADFLOW_CONFIG_DIR ?? "config";
 
 if (values["write-schemas"]) {
-  for (const name of Object.keys(configFiles) as (keyof typeof configFiles)[]) {
+  for (const name of configFileNames) {
     const file = join(configDir, "schema", schemaFileName(name));
     writeFileSync(file, jsonSchemaOf(name));
     console.log(`wrote ${file}`);
@@ -26,8 +26,4 @@ if (issues.length > 0) {
   console.error(`\n${issues.length} mistake(s) in ${configDir}/`);
   process.exit(1);
 }
-console.log(
-  `${Object.keys(configFiles)
-    .map((name) => join(configDir, name))
-    .join(", ")}: OK`,
-);
+console.log(`${configFileNames.map((name) => join(configDir, name)).join(", ")}: OK`);

@@ -1,22 +1,25 @@
-import { watch } from "node:fs";
-import type { ConfigIssue } from "@leadflow/core";
-import { checkConfigFiles, configFiles } from "./config-files.ts";
+import { unwatchFile, watchFile } from "node:fs";
+import { join } from "node:path";
+import { configFileNames } from "./config-files.ts";
 
 /**
- * Watches the config files in `configDir` and, once an edit has settled (editors write a file in
- * several steps), checks them all and calls `changed` with the mistakes found, if any.
+ * Calls `changed` once an edit to a config file in `configDir` has settled (editors write a file
+ * in several steps). It polls each file's stats rather than watching the directory, so it keeps
+ * working when an editor replaces a file or the whole directory is swapped for another.
  */
-export function watchConfigFiles(configDir: string, changed: (issues: ConfigIssue[]) => void, settleMs = 200) {
+export function watchConfigFiles(configDir: string, changed: () => void, { intervalMs = 250, settleMs = 200 } = {}) {
   let settling: NodeJS.Timeout | undefined;
-  const watcher = watch(configDir, (_event, file) => {
-    if (file && !Object.hasOwn(configFiles, file)) return;
+  const files = configFileNames.map((name) => join(configDir, name));
+  // Called when a file's size, times (but for access), inode or mode change: reads don't count.
+  const listener = () => {
     clearTimeout(settling);
-    settling = setTimeout(() => changed(checkConfigFiles(configDir)), settleMs);
-  });
+    settling = setTimeout(changed, settleMs);
+  };
+  for (const file of files) watchFile(file, { interval: intervalMs }, listener);
   return {
     close() {
       clearTimeout(settling);
-      watcher.close();
+      for (const file of files) unwatchFile(file, listener);
     },
   };
 }

@@ -27,7 +27,9 @@ if (values.help) {
 }
 
 const usingDevelopmentKey = !process.env.ADMIN_API_KEY;
+const configDir = process.env.LEADFLOW_CONFIG_DIR;
 const stack = await startLocalStack({
+  ...(configDir ? { configDir } : {}),
   ...(values.port ? { port: Number(values.port) } : {}),
   ...(values.data ? { dataDir: values.data } : {}),
   fast: values.fast,
@@ -66,7 +68,7 @@ ${Object.keys(routes)
 
   DynamoDB    ${stack.endpoints.dynamodb}  (table "${stack.tableName}")
   SQS         ${stack.endpoints.sqs}  (${Object.keys(stack.queues).join(", ")} + DLQs)
-  Config      ${process.env.LEADFLOW_CONFIG_DIR ?? "config/"} (edits apply to the next request; mistakes keep the previous config)
+  Config      ${configDir ?? "config/"} (edits apply to the next request; mistakes keep the previous config)
   Data        ${values.data ? `kept in ${values.data}` : "in memory (use --data DIR to keep it)"}${values.fast ? "\n  Mode        fast retries" : ""}
   Admin key   ${usingDevelopmentKey ? `${developmentSecrets.ADMIN_API_KEY} (development default; set ADMIN_API_KEY to change)` : "from ADMIN_API_KEY"}
 

@@ -5,6 +5,7 @@
  */
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { ConfigError, type ScoringDependencies } from "@leadflow/core";
 import { SingleBar } from "cli-progress";
 import { rescoreAll } from "./rescore-run.ts";
 import { useStackEnvironment } from "./tool-environment.ts";
@@ -17,6 +18,14 @@ const target = await useStackEnvironment().catch((error: Error) => {
   process.exit(1);
 });
 const { leadStore, scoringDependencies } = await import("@leadflow/lambda");
+let dependencies: ScoringDependencies;
+try {
+  dependencies = scoringDependencies();
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  console.error(`The config has mistakes:\n${error.message}`);
+  process.exit(1);
+}
 
 const bar = new SingleBar({
   format: "{bar} {percentage}% | {value}/{total} leads | {changed} changed",
@@ -25,7 +34,7 @@ const bar = new SingleBar({
 });
 const result = await rescoreAll({
   store: leadStore(),
-  dependencies: scoringDependencies(),
+  dependencies,
   table: process.env.TABLE_NAME ?? "",
   checkpointFile: resolve(values.checkpoint ?? ".leadflow/rescore-checkpoint.json"),
   restart: values.restart,

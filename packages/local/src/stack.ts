@@ -1,5 +1,4 @@
 import { type ChildProcess, fork } from "node:child_process";
-import { randomUUID } from "node:crypto";
 import { setPriority } from "node:os";
 import { join } from "node:path";
 import { GetQueueAttributesCommand, type SQSClient } from "@aws-sdk/client-sqs";
@@ -15,7 +14,7 @@ import {
   schedules,
   secretNames,
 } from "@leadflow/manifest";
-import { checkConfigFiles } from "./config-files.ts";
+import { configSnapshots } from "./config-snapshots.ts";
 import { watchConfigFiles } from "./config-watch.ts";
 import { developmentSecrets, localRegion, localTableName } from "./development.ts";
 import { ensureQueues, localCredentials, type QueueLocation, sqsClient, startSqs } from "./emulators.ts";
@@ -31,6 +30,8 @@ import { requestActivity } from "./yielding.ts";
 export interface LocalStackOptions {
   /** HTTP port; 0 picks a free one. Default: `PORT` or 3000. */
   port?: number;
+  /** The marketer-owned config files, watched for edits. Default: the project's config/. */
+  configDir?: string;
   /** Keep the table and queues here across restarts; in memory when absent. */
   dataDir?: string;
   /** Scale retry delays down (30 s becomes 1 s) so retries play out in seconds. */
@@ -53,6 +54,7 @@ export type ConfigChange = { scoringVersion: string } | { mistakes: ConfigError 
 export interface LocalStack {
   url: string;
   port: number;
+  configDir: string;
   /** The Meta Graph stand-in's control URL, when the stack serves it (META_GRAPH_URL unset). */
   metaGraphStandIn: string | undefined;
   endpoints: { dynamodb: string; sqs: string };
@@ -81,9 +83,13 @@ const environmentPath = "/_local/environment";
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const timeScale = options.fast ? fastTimeScale : 1;
   // Refused before anything starts, with every mistake's line and column.
-  const configDir = process.env.LEADFLOW_CONFIG_DIR ?? join(projectRoot, "config");
-  const issues = checkConfigFiles(configDir);
-  if (issues.length > 0) throw new ConfigError(issues);
+  const configDir = options.configDir ?? join(projectRoot, "config");
+  const snapshots = configSnapshots(configDir);
+  const checked = snapshots.take();
+  if ("issues" in checked) {
+    snapshots.remove();
+    throw new ConfigError(checked.issues);
+  }
   const sqsEmulator = await startSqs(options.dataDir);
   const sqs = sqsClient(sqsEmulator.endpoint);
   const queues = await ensureQueues(sqs);
@@ -94,7 +100,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const gateway = await startGateway(options.port ?? Number(process.env.PORT || 3000), activity);
   const metaGraphUrl = options.environment?.META_GRAPH_URL ?? process.env.META_GRAPH_URL;
   if (!metaGraphUrl) gateway.mount(metaGraphStandInPath, metaGraphStandIn());
-  const environment = handlerEnvironment(sqsEmulator.endpoint, configDir, {
+  const environment = handlerEnvironment(sqsEmulator.endpoint, checked.dir, {
     META_GRAPH_URL: metaGraphUrl ?? `http://127.0.0.1:${gateway.port}${metaGraphStandInPath}/v25.0`,
     ...options.environment,
   });
@@ -133,14 +139,17 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     AWS_ENDPOINT_URL_DYNAMODB: worker.dynamodbEndpoint,
     ...environmentFor(schedules["refresh-temperatures"], resources),
   };
-  gateway.mount(environmentPath, async (_request, response) => reply(response, 200, toolEnvironment));
+  // Tools score with the config the handlers use now: the latest edit that passed the checks.
+  gateway.mount(environmentPath, async (_request, response) =>
+    reply(response, 200, { ...toolEnvironment, [environmentNames.configDir]: process.env[environmentNames.configDir] }),
+  );
   gateway.serve(gatewayRoutes);
-  const configWatcher = watchConfigFiles(configDir, (mistakes) => {
-    if (mistakes.length > 0) return options.onConfigChange?.({ mistakes: new ConfigError(mistakes) });
-    const generation = randomUUID();
-    process.env[environmentNames.configGeneration] = generation;
-    worker.process.send({ type: "config", generation } satisfies WorkerMessage);
-    options.onConfigChange?.({ scoringVersion: loadScoring(configDir).version });
+  const configWatcher = watchConfigFiles(configDir, () => {
+    const edited = snapshots.take();
+    if ("issues" in edited) return options.onConfigChange?.({ mistakes: new ConfigError(edited.issues) });
+    process.env[environmentNames.configDir] = edited.dir;
+    tellWorker?.({ type: "config", configDir: edited.dir });
+    options.onConfigChange?.({ scoringVersion: loadScoring(edited.dir).version });
   });
   const pendingMessages = () => countPending(sqs, queues);
   let stopping = false;
@@ -150,6 +159,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     worker.process.once("exit", (code) => {
       if (stopping) return;
       void gateway.close();
+      snapshots.remove();
       resolve(new Error(`The queue worker stopped unexpectedly (exit code ${code}); the API is closed.`));
     });
   });
@@ -157,6 +167,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   return {
     url: gateway.url,
     port: gateway.port,
+    configDir,
     metaGraphStandIn: metaGraphUrl ? undefined : `${gateway.url}${metaGraphStandInPath}`,
     endpoints: { dynamodb: worker.dynamodbEndpoint, sqs: sqsEmulator.endpoint },
     tableName: localTableName,
@@ -172,6 +183,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       await worker.stop();
       const unprocessed = await pendingMessages();
       await sqsEmulator.stop();
+      snapshots.remove();
       return { unprocessed };
     },
   };
@@ -189,7 +201,7 @@ function handlerEnvironment(
     AWS_ACCESS_KEY_ID: localCredentials.accessKeyId,
     AWS_SECRET_ACCESS_KEY: localCredentials.secretAccessKey,
     AWS_ENDPOINT_URL_SQS: sqsEndpoint,
-    LEADFLOW_CONFIG_DIR: configDir,
+    [environmentNames.configDir]: configDir,
     ...secrets,
     ...overrides,
   };

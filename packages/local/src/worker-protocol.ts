@@ -16,5 +16,5 @@ export type WorkerMessage =
   /** The API is answering requests: poll sparingly. */
   | { type: "busy" }
   | { type: "idle" }
-  /** config/ was edited and checked: handlers read it again. */
-  | { type: "config"; generation: string };
+  /** config/ was edited and checked: handlers read this copy of it from now on. */
+  | { type: "config"; configDir: string };

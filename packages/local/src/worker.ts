@@ -58,7 +58,7 @@ function stop(): Promise<void> {
 process.on("message", (message: WorkerMessage) => {
   if (message.type === "stop") void stop();
   else if (message.type === "busy" || message.type === "idle") gate.setBusy(message.type === "busy");
-  else if (message.type === "config") process.env[environmentNames.configGeneration] = message.generation;
+  else if (message.type === "config") process.env[environmentNames.configDir] = message.configDir;
 });
 process.on("disconnect", () => void stop());
 process.send?.({ type: "ready", dynamodbEndpoint: dynamo.endpoint } satisfies WorkerMessage);

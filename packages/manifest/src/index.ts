@@ -157,10 +157,11 @@ export const environmentNames = {
   maxReceiveCount: "MAX_RECEIVE_COUNT",
   retryBaseSeconds: "RETRY_BASE_SECONDS",
   /**
-   * Bumped by `npm start` when config/ is edited, so its handlers read the config again. Never set
-   * on AWS, where the config ships with the code and a deploy replaces the functions.
+   * Where handlers read config/ (default `config`). `npm start` points it at a checked copy of
+   * each accepted edit, so its handlers read the config again; on AWS the config ships with the
+   * code and a deploy replaces the functions.
    */
-  configGeneration: "LEADFLOW_CONFIG_GENERATION",
+  configDir: "LEADFLOW_CONFIG_DIR",
 } as const;
 
 /** The environment one function needs, besides its secrets and settings. */
