@@ -243,6 +243,15 @@ describe("recording events", () => {
     expect(JSON.stringify(lead()).length).toBeLessThan(100_000);
   });
 
+  it("clips a long address in the history without cutting a character in half", async () => {
+    const { deps, lead } = await capturedLead();
+    const url = `https://example.com/${"a".repeat(278)}${"🚀".repeat(10)}`;
+    await recordEvents(deps, "lead-1", [event("v", "page_view", now, { url })]);
+    const [entry] = lead()?.pending?.history ?? [];
+    expect(entry?.details.url).toBe(`${url.slice(0, 298)}…`);
+    expect(entry?.details.url).toHaveLength(299);
+  });
+
   it("publishes lead.hot and lead.marketing-qualified once, when the lead crosses", async () => {
     const { deps, published, lead, clock } = await capturedLead();
     await recordEvents(deps, "lead-1", [event("e1")]);

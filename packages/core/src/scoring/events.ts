@@ -222,8 +222,10 @@ function eventHistoryEntry(
   };
 }
 
+/** At most `max` UTF-16 units, never cutting an emoji or other astral character in half. */
 function clip(text: string, max: number): string {
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+  if (text.length <= max) return text;
+  return `${text.slice(0, max - 1).replace(/[\uD800-\uDBFF]$/u, "")}…`;
 }
 
 /**
