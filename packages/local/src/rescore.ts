@@ -1,7 +1,8 @@
 /**
- * `npm run rescore [-- --restart]`: scores every lead again with the current config/scoring.yaml,
- * replaying its events, with a progress bar. Resumable: the position is saved after each page,
- * and an interrupted run picks up where it stopped. An admin tool: it scans the table.
+ * `npm run rescore [-- --restart]`: scores every lead again with the current scoring config (the
+ * one the running `npm start` uses, or config/ against a deployed table), replaying its events,
+ * with a progress bar. Resumable: the position is saved after each page, and an interrupted run
+ * picks up where it stopped. An admin tool: it scans the table.
  */
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";

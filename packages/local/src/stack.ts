@@ -2,7 +2,7 @@ import { type ChildProcess, fork } from "node:child_process";
 import { setPriority } from "node:os";
 import { join } from "node:path";
 import { GetQueueAttributesCommand, type SQSClient } from "@aws-sdk/client-sqs";
-import { ConfigError, loadScoring } from "@leadflow/core";
+import type { ConfigError } from "@leadflow/core";
 import {
   consumedQueues,
   environmentFor,
@@ -14,8 +14,7 @@ import {
   schedules,
   secretNames,
 } from "@leadflow/manifest";
-import { configSnapshots } from "./config-snapshots.ts";
-import { watchConfigFiles } from "./config-watch.ts";
+import { type CheckedConfigInUse, useCheckedConfig } from "./config-reload.ts";
 import { developmentSecrets, localRegion, localTableName } from "./development.ts";
 import { ensureQueues, localCredentials, type QueueLocation, sqsClient, startSqs } from "./emulators.ts";
 import { startGateway } from "./gateway.ts";
@@ -54,7 +53,6 @@ export type ConfigChange = { scoringVersion: string } | { mistakes: ConfigError 
 export interface LocalStack {
   url: string;
   port: number;
-  configDir: string;
   /** The Meta Graph stand-in's control URL, when the stack serves it (META_GRAPH_URL unset). */
   metaGraphStandIn: string | undefined;
   endpoints: { dynamodb: string; sqs: string };
@@ -81,26 +79,35 @@ const environmentPath = "/_local/environment";
 
 /** Everything `npm start` runs: emulators, queue workers and the HTTP API, on this machine. */
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
-  const timeScale = options.fast ? fastTimeScale : 1;
+  const worker = workerChannel();
   // Refused before anything starts, with every mistake's line and column.
-  const configDir = options.configDir ?? join(projectRoot, "config");
-  const snapshots = configSnapshots(configDir);
-  const checked = snapshots.take();
-  if ("issues" in checked) {
-    snapshots.remove();
-    throw new ConfigError(checked.issues);
-  }
+  const config = useCheckedConfig(options.configDir ?? join(projectRoot, "config"), (reload) => {
+    if ("mistakes" in reload) return options.onConfigChange?.(reload);
+    worker.tell({ type: "config", configDir: reload.configDir });
+    options.onConfigChange?.({ scoringVersion: reload.scoringVersion });
+  });
+  return startServices(options, config, worker).catch((error: unknown) => {
+    config.close();
+    throw error;
+  });
+}
+
+async function startServices(
+  options: LocalStackOptions,
+  config: CheckedConfigInUse,
+  channel: WorkerChannel,
+): Promise<LocalStack> {
+  const timeScale = options.fast ? fastTimeScale : 1;
   const sqsEmulator = await startSqs(options.dataDir);
   const sqs = sqsClient(sqsEmulator.endpoint);
   const queues = await ensureQueues(sqs);
 
-  // The queue worker yields to API requests; it starts after the gateway, hence the late binding.
-  let tellWorker: ((message: WorkerMessage) => void) | undefined;
-  const activity = requestActivity((busy) => tellWorker?.({ type: busy ? "busy" : "idle" }));
+  // The queue worker yields to API requests; it starts after the gateway, hence the channel.
+  const activity = requestActivity((busy) => channel.tell({ type: busy ? "busy" : "idle" }));
   const gateway = await startGateway(options.port ?? Number(process.env.PORT || 3000), activity);
   const metaGraphUrl = options.environment?.META_GRAPH_URL ?? process.env.META_GRAPH_URL;
   if (!metaGraphUrl) gateway.mount(metaGraphStandInPath, metaGraphStandIn());
-  const environment = handlerEnvironment(sqsEmulator.endpoint, checked.dir, {
+  const environment = handlerEnvironment(sqsEmulator.endpoint, {
     META_GRAPH_URL: metaGraphUrl ?? `http://127.0.0.1:${gateway.port}${metaGraphStandInPath}/v25.0`,
     ...options.environment,
   });
@@ -113,7 +120,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     concurrency: options.workerConcurrency ?? 4,
   });
   setPriority(worker.process.pid as number, options.workerNiceness ?? 10);
-  tellWorker = (message) => worker.process.connected && worker.process.send(message);
+  channel.connect(worker.process);
+  // An edit checked while the worker started would have been dropped.
+  channel.tell({ type: "config", configDir: config.current() });
 
   const resources = { tableName: localTableName, queueUrls: queues };
   Object.assign(process.env, environment, { AWS_ENDPOINT_URL_DYNAMODB: worker.dynamodbEndpoint });
@@ -141,16 +150,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   };
   // Tools score with the config the handlers use now: the latest edit that passed the checks.
   gateway.mount(environmentPath, async (_request, response) =>
-    reply(response, 200, { ...toolEnvironment, [environmentNames.configDir]: process.env[environmentNames.configDir] }),
+    reply(response, 200, { ...toolEnvironment, [environmentNames.configDir]: config.current() }),
   );
   gateway.serve(gatewayRoutes);
-  const configWatcher = watchConfigFiles(configDir, () => {
-    const edited = snapshots.take();
-    if ("issues" in edited) return options.onConfigChange?.({ mistakes: new ConfigError(edited.issues) });
-    process.env[environmentNames.configDir] = edited.dir;
-    tellWorker?.({ type: "config", configDir: edited.dir });
-    options.onConfigChange?.({ scoringVersion: loadScoring(edited.dir).version });
-  });
   const pendingMessages = () => countPending(sqs, queues);
   let stopping = false;
   // Acknowledging leads nobody will store is the one thing not to do: if the worker dies, the
@@ -159,7 +161,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     worker.process.once("exit", (code) => {
       if (stopping) return;
       void gateway.close();
-      snapshots.remove();
+      localSchedules.stop();
+      config.close();
       resolve(new Error(`The queue worker stopped unexpectedly (exit code ${code}); the API is closed.`));
     });
   });
@@ -167,7 +170,6 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   return {
     url: gateway.url,
     port: gateway.port,
-    configDir,
     metaGraphStandIn: metaGraphUrl ? undefined : `${gateway.url}${metaGraphStandInPath}`,
     endpoints: { dynamodb: worker.dynamodbEndpoint, sqs: sqsEmulator.endpoint },
     tableName: localTableName,
@@ -177,31 +179,38 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     failed,
     async stop() {
       stopping = true;
-      configWatcher.close();
       localSchedules.stop();
       await gateway.close();
       await worker.stop();
       const unprocessed = await pendingMessages();
       await sqsEmulator.stop();
-      snapshots.remove();
+      config.close();
       return { unprocessed };
     },
   };
 }
 
+/** Messages for the queue worker, which starts after the gateway: dropped until it is connected. */
+function workerChannel() {
+  let send: ((message: WorkerMessage) => void) | undefined;
+  return {
+    tell: (message: WorkerMessage) => send?.(message),
+    connect(child: ChildProcess) {
+      send = (message) => child.connected && child.send(message);
+    },
+  };
+}
+
+type WorkerChannel = ReturnType<typeof workerChannel>;
+
 /** What every local handler sees: emulator endpoints, fake credentials, secrets, settings. */
-function handlerEnvironment(
-  sqsEndpoint: string,
-  configDir: string,
-  overrides: Record<string, string> = {},
-): Record<string, string> {
+function handlerEnvironment(sqsEndpoint: string, overrides: Record<string, string> = {}): Record<string, string> {
   const secrets = Object.fromEntries(secretNames.map((name) => [name, process.env[name] || developmentSecrets[name]]));
   return {
     AWS_REGION: localRegion,
     AWS_ACCESS_KEY_ID: localCredentials.accessKeyId,
     AWS_SECRET_ACCESS_KEY: localCredentials.secretAccessKey,
     AWS_ENDPOINT_URL_SQS: sqsEndpoint,
-    [environmentNames.configDir]: configDir,
     ...secrets,
     ...overrides,
   };

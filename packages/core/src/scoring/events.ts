@@ -222,7 +222,7 @@ function eventHistoryEntry(
   };
 }
 
-/** At most `max` UTF-16 units, never cutting an emoji or other astral character in half. */
+/** At most `max` UTF-16 units, never leaving half of a surrogate pair (an emoji, say) at the end. */
 function clip(text: string, max: number): string {
   if (text.length <= max) return text;
   return `${text.slice(0, max - 1).replace(/[\uD800-\uDBFF]$/u, "")}…`;
