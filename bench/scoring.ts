@@ -124,7 +124,6 @@ function benchCpu() {
   const stored = eventHistory("evt", historySize, now - 60_000, seededRandom(1));
   const { pending: _pending, ...folded } = applyEvents(benchLead(now), stored, model, nowIso);
   const fresh: BehaviourEvent = { id: "evt-new", type: "page_view", at: nowIso, properties: { url: "/pricing" } };
-  const replay = stored;
   const cause = { kind: "rescore", previousVersion: "older" } as const;
   const total = (lead: Lead) => lead.qualification?.score.total ?? 0;
   const cases = {
@@ -133,7 +132,7 @@ function benchCpu() {
         qualify(folded, model, { now: nowIso, version: 2, cause, engagement: foldEvents(stored, model) }).qualification
           .score.total,
     ),
-    replay: timeScoring(() => total(applyEvents(folded, [fresh], model, nowIso, replay))),
+    replay: timeScoring(() => total(applyEvents(folded, [fresh], model, nowIso, stored))),
     incremental: timeScoring(() => total(applyEvents(folded, [fresh], model, nowIso))),
   };
   const { score, temperature } = folded.qualification ?? { score: undefined, temperature: undefined };
@@ -211,8 +210,6 @@ async function verify(
   }, 0);
   return { applied, duplicates };
 }
-
-/** Peak resident memory (VmHWM) of a process, from /proc (Linux). */
 
 async function benchEvents() {
   const stack = await startLocalStack({ port: 0, fast: true, environment: { POWERTOOLS_LOG_LEVEL: "ERROR" } });

@@ -2,15 +2,7 @@ import { environmentNames } from "@leadflow/manifest";
 
 /** Builds a value on first call and returns the same one afterwards. */
 export function once<T>(build: () => T): () => T {
-  let built = false;
-  let value: T;
-  return () => {
-    if (!built) {
-      value = build();
-      built = true;
-    }
-    return value;
-  };
+  return builtPer(() => undefined, build);
 }
 
 /**
@@ -18,16 +10,15 @@ export function once<T>(build: () => T): () => T {
  * checked copy of config/ after each edit. On AWS it never changes, so this is `once`.
  */
 export function perConfig<T>(build: () => T): () => T {
-  let configDir: string | undefined;
-  let built = false;
-  let value: T;
+  return builtPer(() => process.env[environmentNames.configDir], build);
+}
+
+/** Builds a value on first call, and again whenever `key` gives something else. */
+function builtPer<T>(key: () => unknown, build: () => T): () => T {
+  let built: { key: unknown; value: T } | undefined;
   return () => {
-    const current = process.env[environmentNames.configDir];
-    if (!built || current !== configDir) {
-      value = build();
-      configDir = current;
-      built = true;
-    }
-    return value;
+    const current = key();
+    if (!built || built.key !== current) built = { key: current, value: build() };
+    return built.value;
   };
 }

@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ConfigError, parseScoring } from "@leadflow/core";
+import { ConfigError, configVersion } from "@leadflow/core";
 import { environmentNames } from "@leadflow/manifest";
 import { type CheckedConfig, readConfigFiles } from "./config-files.ts";
 import { type WatchTiming, watchConfigFiles } from "./config-watch.ts";
@@ -46,8 +46,7 @@ export function useCheckedConfig(configDir: string, reloaded: (reload: ConfigRel
     if (unchanged && !refused) return;
     refused = false;
     const dir = unchanged ? (process.env[variable] as string) : use(checked);
-    const scoring = join(configDir, "scoring.yaml");
-    reloaded({ configDir: dir, scoringVersion: parseScoring(checked.texts["scoring.yaml"], scoring).version });
+    reloaded({ configDir: dir, scoringVersion: configVersion(checked.texts["scoring.yaml"]) });
   }
 
   function close() {
