@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { CaptureMessageSchema, leadLoader, metaGraphClient } from "@leadflow/channels";
+import { CaptureMessageSchema, leadLoader, metaGraphClient, personKeyOf } from "@leadflow/channels";
 import { ingestCapture } from "@leadflow/core";
 import { leadStore, loadSecrets, logger, queueConsumer, scoringDependencies, setting, sources } from "@leadflow/lambda";
 
@@ -9,13 +9,13 @@ const graph = metaGraphClient({ baseUrl: setting("META_GRAPH_URL"), accessToken:
 /** Capture queue -> the single table, exactly once per platform delivery, scored as it lands. */
 export const handler = queueConsumer({
   schema: CaptureMessageSchema,
+  sequenceKey: personKeyOf,
   async handle(message) {
     const dependencies = { ...scoringDependencies(), repository: leadStore(), newLeadId: randomUUID };
-    const { leadId, outcome } = await ingestCapture(
-      dependencies,
-      message.receipt,
-      leadLoader(message, sources(), graph),
-    );
-    logger.info("Lead captured", { leadId, outcome, source: message.receipt.source });
+    const { receipt } = message;
+    const result = await ingestCapture(dependencies, receipt, leadLoader(message, sources(), graph));
+    const ids = { leadId: result.leadId, source: receipt.source, platformLeadId: receipt.platformLeadId };
+    if (result.contentChanged) logger.warn("Repeated delivery with different content; the first one is kept", ids);
+    logger.info("Lead captured", { ...ids, outcome: result.outcome });
   },
 });

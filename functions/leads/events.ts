@@ -1,4 +1,4 @@
-import { EventsBodySchema, NotFoundError, validateEvents } from "@leadflow/core";
+import { EventsBodySchema, EventsMessageSchema, NotFoundError, validateEvents } from "@leadflow/core";
 import {
   httpHandler,
   json,
@@ -14,13 +14,13 @@ import {
 import { environmentNames } from "@leadflow/manifest";
 import { z } from "zod";
 
-const { ADMIN_API_KEY } = await loadSecrets(["ADMIN_API_KEY"]);
-const enqueue = queueSender(requiredSetting(environmentNames.queueUrl("events")));
+const { EVENTS_API_KEY, ADMIN_API_KEY } = await loadSecrets(["EVENTS_API_KEY", "ADMIN_API_KEY"]);
+const enqueue = queueSender(requiredSetting(environmentNames.queueUrl("events")), EventsMessageSchema);
 const Path = z.object({ id: z.string().min(1).max(128) });
 
-/** POST /leads/{id}/events: validate, enqueue for scoring, then acknowledge (202). */
+/** POST /leads/{id}/events (events key, write-only; or the admin key): validate, enqueue, then 202. */
 export const handler = httpHandler(async (event) => {
-  requireApiKey(event, ADMIN_API_KEY);
+  requireApiKey(event, EVENTS_API_KEY, ADMIN_API_KEY);
   const { id } = parseInput(Path, event.pathParameters, "path");
   const now = new Date();
   const events = validateEvents(parseBody(EventsBodySchema, event), scoringModel(), now);

@@ -1,4 +1,4 @@
-import { createInbound } from "@leadflow/channels";
+import { CaptureMessageSchema, createInbound, defaultSigningSecret, sourceSecretNames } from "@leadflow/channels";
 import {
   httpHandler,
   json,
@@ -15,25 +15,28 @@ import {
 import { environmentNames } from "@leadflow/manifest";
 import { z } from "zod";
 
-const secrets = await loadSecrets(["FORM_SIGNING_SECRET", "META_APP_SECRET", "GOOGLE_ADS_WEBHOOK_KEY"]);
-const inbound = perConfig(() =>
-  createInbound({
+const secrets = await loadSecrets([defaultSigningSecret, "META_APP_SECRET", "GOOGLE_ADS_WEBHOOK_KEY"]);
+/** Rebuilt when the config changes: form sources may name signing secrets of their own. */
+const inbound = perConfig(async () => {
+  const named = await loadSecrets(sourceSecretNames(sources()));
+  const signing = { ...named, [defaultSigningSecret]: secrets[defaultSigningSecret] };
+  return createInbound({
     sources: sources(),
     secrets: {
-      formSigningSecrets: secretList(secrets.FORM_SIGNING_SECRET),
+      formSigningSecrets: Object.fromEntries(Object.entries(signing).map(([name, value]) => [name, secretList(value)])),
       metaAppSecret: secrets.META_APP_SECRET,
-      googleAdsWebhookKey: secrets.GOOGLE_ADS_WEBHOOK_KEY,
+      googleAdsWebhookKeys: secretList(secrets.GOOGLE_ADS_WEBHOOK_KEY),
     },
-  }),
-);
-const enqueue = queueSender(requiredSetting(environmentNames.queueUrl("capture")));
+  });
+});
+const enqueue = queueSender(requiredSetting(environmentNames.queueUrl("capture")), CaptureMessageSchema);
 const Path = z.object({ source: z.string() });
 
 /** POST /webhooks/{source}: verify, validate, enqueue — and only then acknowledge. */
 export const handler = httpHandler(async (event) => {
   const { source } = parseInput(Path, event.pathParameters, "path");
   const request = { headers: event.headers, query: event.queryStringParameters ?? {}, body: rawBody(event) };
-  const acceptance = inbound().receive(source, request);
+  const acceptance = (await inbound()).receive(source, request);
   await enqueue(acceptance.messages);
   if (acceptance.refused) logger.warn("Part of a delivery refused", { source, refused: acceptance.refused });
   return json(acceptance.status, acceptance.body);

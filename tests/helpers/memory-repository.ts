@@ -1,5 +1,7 @@
 import {
   type CaptureReceipt,
+  type DeliveryPin,
+  deliveryScope,
   type HistoryEntry,
   type Identifier,
   identifierKey,
@@ -17,16 +19,16 @@ import {
 export function memoryRepository() {
   const leads = new Map<string, Lead>();
   const claims = new Map<string, string>();
-  const receipts = new Map<string, string>();
+  const receipts = new Map<string, DeliveryPin>();
   const history: HistoryEntry[] = [];
   const events = new Map<string, StoredEvent>();
-  const receiptKey = (receipt: Pick<CaptureReceipt, "source" | "platformLeadId">) =>
-    `${receipt.source}#${receipt.platformLeadId}`;
+  const receiptKey = (receipt: CaptureReceipt) => `${deliveryScope(receipt)}#${receipt.platformLeadId}`;
   const copy = <T>(value: T): T => structuredClone(value);
 
   const repository: LeadRepository = {
     async findReceipt(receipt) {
-      return receipts.get(receiptKey(receipt));
+      const pin = receipts.get(receiptKey(receipt));
+      return pin && copy(pin);
     },
     async findOwners(identifiers: readonly Identifier[]) {
       const owners = new Map<string, string>();
@@ -39,6 +41,10 @@ export function memoryRepository() {
     async claim(identifier, leadId) {
       return createOnce(claims, identifierKey(identifier), leadId);
     },
+    async markReceiptApplied(receipt) {
+      const pin = receipts.get(receiptKey(receipt));
+      if (pin) pin.applied = true;
+    },
     async getLead(id) {
       const lead = leads.get(id);
       return lead && copy(lead);
@@ -49,16 +55,17 @@ export function memoryRepository() {
       return true;
     },
     async pinReceipt(receipt, leadId) {
-      return createOnce(receipts, receiptKey(receipt), leadId);
+      const pin = { leadId, applied: false, ...(receipt.contentHash ? { contentHash: receipt.contentHash } : {}) };
+      return copy(createOnce(receipts, receiptKey(receipt), pin));
     },
     async recordHistory(entry) {
       const index = history.findIndex((existing) => existing.leadId === entry.leadId && existing.id === entry.id);
       if (index >= 0) history.splice(index, 1);
       history.push(copy(entry));
     },
-    async clearPendingSignals(leadId, version) {
+    async clearPending(leadId, version) {
       const lead = leads.get(leadId);
-      if (lead?.version === version && lead.pending) lead.pending = { ...lead.pending, signals: [] };
+      if (lead?.version === version) delete lead.pending;
     },
     async storeEvents(leadId, candidates) {
       return candidates.map((candidate) => {
@@ -93,7 +100,7 @@ export function memoryPublisher() {
 }
 
 /** `attribute_not_exists` in memory: the first value written for a key stays; returns it. */
-function createOnce(items: Map<string, string>, key: string, value: string): string {
+function createOnce<Value>(items: Map<string, Value>, key: string, value: Value): Value {
   if (!items.has(key)) items.set(key, value);
-  return items.get(key) as string;
+  return items.get(key) as Value;
 }

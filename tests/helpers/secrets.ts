@@ -6,4 +6,5 @@ export const testSecrets = {
   META_PAGE_ACCESS_TOKEN: "test-meta-page-token",
   GOOGLE_ADS_WEBHOOK_KEY: "test-google-ads-key",
   ADMIN_API_KEY: "test-admin-key",
+  EVENTS_API_KEY: "test-events-key",
 } as const;

@@ -55,6 +55,9 @@ export function stackClient() {
 
     deadLetterDepth: () => queueDepth(stack.queues.capture.deadLetterUrl),
 
+    /** Messages waiting or in flight on a queue. */
+    queueDepth,
+
     /**
      * `POST /leads/{id}/events` as an admin; a string body is sent as it is, anything else as JSON.
      * A header given as undefined is left out.

@@ -1,7 +1,10 @@
 import {
   type BehaviourEvent,
   EventsBodySchema,
+  eventKey,
   ingestCapture,
+  type Lead,
+  leadLimits,
   NotFoundError,
   needsReplay,
   parseScoring,
@@ -108,6 +111,25 @@ describe("validating events", () => {
     ]);
   });
 
+  it("refuses an event whose time, once in UTC, falls outside what the scoring worker reads", () => {
+    expect(issuesOf({ id: "e1", type: "demo_request", at: "0000-01-01T00:30:00+01:00" })).toEqual([
+      { path: "at", message: "is outside the years 0000-9999 once converted to UTC" },
+    ]);
+    expect(validate({ id: "e1", type: "demo_request", at: "0000-01-01T00:30:00Z" })).toHaveLength(1);
+  });
+
+  it("keeps properties named like Object.prototype members, __proto__ included", () => {
+    const [event] = validate(
+      JSON.parse(
+        '{"id":"e1","type":"demo_request","at":"2026-11-24T10:00:00Z","properties":{"__proto__":"p","constructor":"c"}}',
+      ),
+    );
+    expect(Object.entries(event?.properties ?? {})).toEqual([
+      ["__proto__", "p"],
+      ["constructor", "c"],
+    ]);
+  });
+
   it("rejects with validation_failed", () => {
     expect(() => validate({ id: "e1", type: "podcast_listen", at: now })).toThrow(
       expect.objectContaining({ code: "validation_failed", message: "Some events are not valid" }),
@@ -125,7 +147,7 @@ describe("recording events", () => {
     expect(lead()?.qualification).toMatchObject({
       engagement: { demo: { value: 40, count: 1 } },
       score: { total: 40 },
-      recentEventIds: ["e1"],
+      recentEventIds: [eventKey("e1")],
     });
     expect(memory.history.filter(({ type }) => type === "lead.event")).toHaveLength(1);
   });
@@ -145,7 +167,7 @@ describe("recording events", () => {
       applied: 1,
       duplicates: 1,
     });
-    expect(lead()?.qualification).toMatchObject({ score: { total: 40 }, recentEventIds: ["e1"] });
+    expect(lead()?.qualification).toMatchObject({ score: { total: 40 }, recentEventIds: [eventKey("e1")] });
   });
 
   it("applies an event stored by a delivery that died before scoring it", async () => {
@@ -165,7 +187,7 @@ describe("recording events", () => {
         batch.map((id) => event(id)),
       );
     }
-    expect(lead()?.qualification?.recentEventIds).toEqual(ids.slice(1));
+    expect(lead()?.qualification?.recentEventIds).toEqual(ids.slice(1).map(eventKey));
     expect(await recordEvents(deps, "lead-1", [event("e0")])).toEqual({ applied: 0, duplicates: 1 });
     expect(lead()?.qualification?.engagement.demo?.count).toBe(257);
   });
@@ -231,23 +253,36 @@ describe("recording events", () => {
     ]);
   });
 
-  it("keeps a full batch of events with long addresses within what one lead item can hold", async () => {
-    const { deps, lead } = await capturedLead();
-    const longUrl = `https://example.com/${"a".repeat(1_990)}`;
+  it("keeps a full batch of events with long ids and addresses within what one lead item can hold", async () => {
+    const { memory, deps } = await capturedLead();
+    const saved: number[] = [];
+    const measured = {
+      ...deps,
+      repository: {
+        ...deps.repository,
+        async saveLead(next: Lead, expectedVersion: number | undefined) {
+          saved.push(Buffer.byteLength(JSON.stringify(next)));
+          return memory.repository.saveLead(next, expectedVersion);
+        },
+      },
+    };
+    const longUrl = `https://example.com/${"ä".repeat(1_980)}`;
     const batch = Array.from({ length: 100 }, (_, index) =>
-      event(`v${index}`, "page_view", now, { url: longUrl, referrer: longUrl }),
+      event(`${"€".repeat(120)}-${index}`, "page_view", now, { url: longUrl, referrer: longUrl }),
     );
-    expect(await recordEvents(deps, "lead-1", batch)).toEqual({ applied: 100, duplicates: 0 });
-    const [first] = lead()?.pending?.history ?? [];
+    expect(await recordEvents(measured, "lead-1", batch)).toEqual({ applied: 100, duplicates: 0 });
+    const first = memory.history.find(({ id }) => id === `event:${batch[0]?.id}`);
     expect(first?.summary).toBe(`page_view ${longUrl.slice(0, 299)}…: +5 views`);
-    expect(JSON.stringify(lead()).length).toBeLessThan(100_000);
+    // Written a few events at a time, and remembered by short keys: every write stays small.
+    expect(saved).toHaveLength(100 / leadLimits.eventsPerWrite);
+    expect(Math.max(...saved)).toBeLessThan(50_000);
   });
 
   it("clips a long address in the history without cutting a character in half", async () => {
-    const { deps, lead } = await capturedLead();
+    const { memory, deps } = await capturedLead();
     const url = `https://example.com/${"a".repeat(278)}${"🚀".repeat(10)}`;
     await recordEvents(deps, "lead-1", [event("v", "page_view", now, { url })]);
-    const [entry] = lead()?.pending?.history ?? [];
+    const entry = memory.history.find(({ id }) => id === "event:v");
     expect(entry?.details.url).toBe(`${url.slice(0, 298)}…`);
     expect(entry?.details.url).toHaveLength(299);
   });
@@ -273,7 +308,7 @@ describe("recording events", () => {
       },
       expect.objectContaining({ id: `lead-1:lead.marketing-qualified:${version}`, type: "lead.marketing-qualified" }),
     ]);
-    expect(lead()?.pending?.signals).toEqual([]);
+    expect(lead()?.pending).toBeUndefined();
 
     clock.advanceDays(1);
     await recordEvents(deps, "lead-1", [event("e3", "demo_request", clock.now())]);
@@ -309,17 +344,14 @@ describe("events after a config change", () => {
       engagement: { demo: { value: 30, count: 3 } },
       score: { total: 30 },
       temperature: "warm",
-      recentEventIds: ["e1", "e2", "e3"],
+      recentEventIds: ["e1", "e2", "e3"].map(eventKey),
     });
-    const entries = lead()?.pending?.history ?? [];
+    const entries = memory.history.filter(({ details }) => details.configVersion === after.version);
     expect(entries.map(({ id, type }) => [id, type])).toEqual([
       ["event:e3", "lead.event"],
       [`temperature.changed:${lead()?.version}`, "temperature.changed"],
     ]);
-    for (const entry of entries) {
-      expect(entry.details.configVersion).toBe(after.version);
-      expect(memory.history).toContainEqual(entry);
-    }
+    expect(lead()?.pending).toBeUndefined();
   });
 });
 

@@ -1,5 +1,5 @@
 import { answerHandshake, createInbound, parseSources, type WebhookRequest } from "@leadflow/channels";
-import { type LeadflowError, ValidationError } from "@leadflow/core";
+import { type CaptureReceipt, deliveryScope, type LeadflowError, ValidationError } from "@leadflow/core";
 import { describe, expect, it } from "vitest";
 import { formDelivery, googleAdsDelivery, metaDelivery, metaSignature, signedDelivery } from "../helpers/platforms.ts";
 import { testSecrets } from "../helpers/secrets.ts";
@@ -16,9 +16,9 @@ sources:
 const inbound = createInbound({
   sources,
   secrets: {
-    formSigningSecrets: [testSecrets.FORM_SIGNING_SECRET],
+    formSigningSecrets: { FORM_SIGNING_SECRET: [testSecrets.FORM_SIGNING_SECRET] },
     metaAppSecret: testSecrets.META_APP_SECRET,
-    googleAdsWebhookKey: testSecrets.GOOGLE_ADS_WEBHOOK_KEY,
+    googleAdsWebhookKeys: [testSecrets.GOOGLE_ADS_WEBHOOK_KEY],
   },
   now: () => new Date("2026-11-24T10:00:00.000Z"),
 });
@@ -53,9 +53,11 @@ describe("form deliveries", () => {
         kind: "lead",
         receipt: {
           source: "form",
+          scope: "secret:FORM_SIGNING_SECRET",
           platformLeadId: delivery.headers["webhook-id"],
           receivedAt: "2026-11-24T10:00:00.000Z",
           test: false,
+          contentHash: expect.any(String),
         },
         fields: { values: { email: "Ada@Example.com", phone: "415 555 0132", utm_source: "ads" }, custom: {} },
         attribution: {},
@@ -252,5 +254,150 @@ describe("Google Ads deliveries", () => {
     const delivery = googleAdsDelivery({ key, columns: { EMAIL: "a@example.com" } });
     const body = JSON.stringify({ ...JSON.parse(delivery.body), lead_id: undefined });
     expect(errorOf(() => receive({ ...delivery, body }))).toBeInstanceOf(ValidationError);
+  });
+});
+
+describe("input that once lost leads or answered 500", () => {
+  const lead = (fields: Record<string, unknown>) =>
+    receive(formDelivery({ email: "a@example.com", ...fields }, { secret }));
+
+  it("keeps fields named like Object.prototype members, __proto__ included, as they were sent", () => {
+    const body = '{"email":"a@example.com","constructor":"c","toString":"t","hasOwnProperty":"h","__proto__":"p"}';
+    const [message] = receive(signedDelivery(body, "application/json", { secret })).messages;
+    const custom = message?.kind === "lead" ? message.fields.custom : {};
+    expect(Object.entries(custom)).toEqual([
+      ["constructor", "c"],
+      ["toString", "t"],
+      ["hasOwnProperty", "h"],
+      ["__proto__", "p"],
+    ]);
+    const urlencoded = formDelivery({ email: "a@example.com", constructor: "c" }, { secret, encoding: "urlencoded" });
+    expect(receive(urlencoded).messages[0]).toMatchObject({ fields: { custom: { constructor: "c" } } });
+  });
+
+  it("counts nested lists as levels: 5,000 nested arrays in 10 KB are refused with 422, not a stack overflow", () => {
+    const deep = `${"[".repeat(5_000)}${"]".repeat(5_000)}`;
+    const delivery = signedDelivery(`{"email":"a@example.com","x":${deep}}`, "application/json", { secret });
+    expect(errorOf(() => receive(delivery)).code).toBe("validation_failed");
+    expect(errorOf(() => lead({ x: [[[[[[[[["nine levels"]]]]]]]]] })).code).toBe("validation_failed");
+    expect(lead({ x: [[["three levels"]]] }).messages[0]).toMatchObject({
+      fields: { custom: { x: '[[["three levels"]]]' } },
+    });
+  });
+
+  it("refuses deep nesting in Meta and Google bodies too", () => {
+    const deep = `${"[".repeat(5_000)}${"]".repeat(5_000)}`;
+    const google = googleAdsDelivery({ key: testSecrets.GOOGLE_ADS_WEBHOOK_KEY, columns: { EMAIL: "a@example.com" } });
+    const body = google.body.replace('"api_version"', `"x":${deep},"api_version"`);
+    expect(errorOf(() => receive({ ...google, body })).code).toBe("validation_failed");
+  });
+
+  it("keeps every plane of Unicode, and turns a lone surrogate (which no UTF-8 can carry) into U+FFFD", () => {
+    const [message] = lead({ first_name: "𠮷田", message: "Hi 👋", odd: "\uFFFE\uFFFF" }).messages;
+    expect(message).toMatchObject({
+      fields: { values: { firstName: "𠮷田" }, custom: { message: "Hi 👋", odd: "\uFFFE\uFFFF" } },
+    });
+    const escaped = signedDelivery('{"email":"a@example.com","note":"a\\ud800b","\\udc00":"x"}', "application/json", {
+      secret,
+    });
+    expect(receive(escaped).messages[0]).toMatchObject({ fields: { custom: { note: "a\uFFFDb", "\uFFFD": "x" } } });
+  });
+
+  it("limits platform ids by bytes, as they go into keys: 512 '€' (1,536 bytes) is refused with 422", () => {
+    const google = googleAdsDelivery({
+      key: testSecrets.GOOGLE_ADS_WEBHOOK_KEY,
+      leadId: "€".repeat(512),
+      columns: { EMAIL: "a@example.com" },
+    });
+    expect(errorOf(() => receive(google)).code).toBe("validation_failed");
+    const form = formDelivery({ email: "a@example.com" }, { secret, id: "€".repeat(171) });
+    expect(errorOf(() => receive(form)).code).toBe("validation_failed");
+    expect(receive(formDelivery({ email: "a@example.com" }, { secret, id: "€".repeat(170) })).status).toBe(202);
+  });
+
+  it("accepts a full Meta batch: 1,000 changes with real-length ids, over 256 KB", () => {
+    // As Meta batches them: one entry per page update, each with its leadgen change.
+    const entries = Array.from({ length: 1_000 }, (_, index) => {
+      const leadgenId = String(12_345_678_901_234_567n + BigInt(index));
+      const value = `{"ad_id":"23851234567890123","form_id":"1234567890123456","leadgen_id":"${leadgenId}","created_time":1764000000,"page_id":"1047365023412345","adgroup_id":"23851234567890123"}`;
+      return `{"id":"1047365023412345","time":1764000000,"changes":[{"value":${value},"field":"leadgen"}]}`;
+    });
+    const body = `{"object":"page","entry":[${entries.join(",")}]}`;
+    expect(Buffer.byteLength(body)).toBeGreaterThan(256 * 1024);
+    const headers = {
+      "content-type": "application/json",
+      "x-hub-signature-256": metaSignature(body, testSecrets.META_APP_SECRET),
+    };
+    const acceptance = receive({ path: "/webhooks/meta", headers, body });
+    expect(acceptance.messages).toHaveLength(1_000);
+    expect(new Set(acceptance.messages.map((message) => message.receipt.platformLeadId)).size).toBe(1_000);
+  });
+
+  it("requires a JSON content type from Google Ads, as from the others (no browser can send one without CORS)", () => {
+    const delivery = googleAdsDelivery({
+      key: testSecrets.GOOGLE_ADS_WEBHOOK_KEY,
+      columns: { EMAIL: "a@example.com" },
+    });
+    const asText = { ...delivery, headers: { "content-type": "text/plain" } };
+    expect(errorOf(() => receive(asText)).code).toBe("unsupported_media_type");
+    expect(errorOf(() => receive({ ...delivery, headers: {} })).code).toBe("unsupported_media_type");
+  });
+});
+
+describe("secrets and rotation", () => {
+  const partnerSecret = `whsec_${Buffer.from("partner-form-secret-0123456789").toString("base64")}`;
+  const multiSourced = createInbound({
+    sources: parseSources(`
+sources:
+  form: { type: form }
+  contact: { type: form }
+  partner: { type: form, signingSecret: FORM_SIGNING_SECRET_PARTNER }
+  google-ads: { type: google-ads }
+`),
+    secrets: {
+      formSigningSecrets: { FORM_SIGNING_SECRET: [secret], FORM_SIGNING_SECRET_PARTNER: [partnerSecret] },
+      metaAppSecret: testSecrets.META_APP_SECRET,
+      googleAdsWebhookKeys: ["old-google-key", "new-google-key"],
+    },
+  });
+  const receiveAt = (delivery: { path: string; headers: Record<string, string>; body: string }) =>
+    multiSourced.receive(delivery.path.replace("/webhooks/", ""), {
+      headers: delivery.headers,
+      query: {},
+      body: Buffer.from(delivery.body),
+    });
+
+  it("verifies a form source with the secret it names, and not with the default one", () => {
+    const signedByPartner = formDelivery({ email: "a@example.com" }, { secret: partnerSecret, source: "partner" });
+    expect(receiveAt(signedByPartner).status).toBe(202);
+    const signedByDefault = formDelivery({ email: "a@example.com" }, { secret, source: "partner" });
+    expect(errorOf(() => receiveAt(signedByDefault)).code).toBe("invalid_signature");
+    const partnerToForm = formDelivery({ email: "a@example.com" }, { secret: partnerSecret, source: "form" });
+    expect(errorOf(() => receiveAt(partnerToForm)).code).toBe("invalid_signature");
+  });
+
+  it("gives a delivery replayed to another source sharing its secret the same identity, so it counts once", () => {
+    const delivery = formDelivery({ email: "a@example.com" }, { secret, source: "form" });
+    const replayed = { ...delivery, path: "/webhooks/contact" };
+    const [original] = receiveAt(delivery).messages;
+    const [replay] = receiveAt(replayed).messages;
+    expect(replay?.receipt.source).toBe("contact");
+    expect(deliveryScope(replay?.receipt as CaptureReceipt)).toBe(deliveryScope(original?.receipt as CaptureReceipt));
+    expect(replay?.receipt.platformLeadId).toBe(original?.receipt.platformLeadId);
+  });
+
+  it("accepts every Google Ads key listed while one is rotated", () => {
+    for (const key of ["old-google-key", "new-google-key"]) {
+      expect(receiveAt(googleAdsDelivery({ key, columns: { EMAIL: "a@example.com" } })).status).toBe(200);
+    }
+    expect(errorOf(() => receiveAt(googleAdsDelivery({ key: "old", columns: { EMAIL: "a@example.com" } }))).code).toBe(
+      "unauthorized",
+    );
+  });
+
+  it("refuses a signing secret on a source that is not a form", () => {
+    expect(() => parseSources("sources:\n  g: { type: google-ads, signingSecret: FORM_SIGNING_SECRET_X }\n")).toThrow(
+      /only form sources/,
+    );
   });
 });

@@ -1,4 +1,4 @@
-import { type Capture, ingestCapture, type LeadRepository, resolveIdentity } from "@leadflow/core";
+import { type Capture, ingestCapture, type LeadRepository, leadLimits, resolveIdentity } from "@leadflow/core";
 import { describe, expect, it } from "vitest";
 import { capture } from "../helpers/captures.ts";
 import { memoryRepository } from "../helpers/memory-repository.ts";
@@ -217,5 +217,102 @@ describe("identity resolution", () => {
       isNew: false,
       conflicts: [{ kind: "phone", value: "+14155550132", ownerLeadId: "lead-b" }],
     });
+  });
+});
+
+describe("one lead item, whatever is posted in a person's name", () => {
+  it("keeps the first delivery and the newest ones, counts them all, and still knows a retry of an old one", async () => {
+    const memory = memoryRepository();
+    const ingest = ingester(memory.repository);
+    const first = capture({ email: "ada@example.com" });
+    await ingest(first);
+    for (let index = 0; index < 30; index++) await ingest(capture({ email: "ada@example.com" }));
+    const lead = memory.leads.get("lead-1");
+    expect(lead?.sources).toHaveLength(leadLimits.sourcesKept);
+    expect(lead?.sources[0]?.platformLeadId).toBe(first.receipt.platformLeadId);
+    expect(lead?.sourceCount).toBe(31);
+
+    const second = memory.history.find((entry) => entry.type === "lead.captured" && entry.summary.startsWith("Merged"));
+    const retried = await ingest(
+      capture(
+        { email: "ada@example.com" },
+        second ? { platformLeadId: String(second.details.platformLeadId), receivedAt: second.at } : {},
+      ),
+    );
+    expect(retried.outcome).toBe("duplicate");
+    expect(memory.leads.get("lead-1")?.sourceCount).toBe(31);
+  });
+
+  it("keeps the newest custom values within the budget, and says how many older ones it dropped", async () => {
+    const memory = memoryRepository();
+    const ingest = ingester(memory.repository);
+    const fields = (prefix: string) =>
+      Object.fromEntries(Array.from({ length: 300 }, (_, index) => [`${prefix}${index}`, "é".repeat(180)]));
+    await ingest(capture({ email: "ada@example.com", custom: fields("old") }));
+    await ingest(capture({ email: "ada@example.com", custom: fields("new") }));
+    const custom = memory.leads.get("lead-1")?.custom ?? {};
+    expect(Buffer.byteLength(JSON.stringify(custom))).toBeLessThanOrEqual(leadLimits.customBytes);
+    expect(custom.new299).toBeDefined();
+    expect(custom.old0).toBeUndefined();
+    const [latest] = memory.history.filter((entry) => entry.type === "lead.captured").slice(-1);
+    expect(latest?.details).toMatchObject({ droppedCustomFields: expect.any(Number), changedFieldCount: 300 });
+    expect(latest?.details.changedFields).toHaveLength(leadLimits.changedFieldsListed);
+  });
+
+  it("lists at most a few emails per person; further ones still find the lead", async () => {
+    const memory = memoryRepository();
+    const ingest = ingester(memory.repository);
+    await ingest(capture({ email: "ada@example.com", phone: "+14155550132" }));
+    for (let index = 0; index < 15; index++)
+      await ingest(capture({ email: `ada${index}@example.com`, phone: "+14155550132" }));
+    expect(memory.leads.get("lead-1")?.emails).toHaveLength(leadLimits.identifiersPerKind);
+    expect(memory.claims.get("email:ada14@example.com")).toBe("lead-1");
+  });
+
+  it("clears what a write left pending once it is carried out, signals or not", async () => {
+    const memory = memoryRepository();
+    const ingest = ingester(memory.repository);
+    await ingest(capture({ email: "ada@example.com" }));
+    expect(memory.leads.get("lead-1")?.pending).toBeUndefined();
+    expect(memory.history.map((entry) => entry.type)).toContain("lead.captured");
+  });
+
+  it("answers a retry from the delivery's pin once applied, without reading the lead", async () => {
+    const memory = memoryRepository();
+    const ingest = ingester(memory.repository);
+    const delivery = capture({ email: "ada@example.com" });
+    await ingest(delivery);
+    const reads: string[] = [];
+    const counting: LeadRepository = {
+      ...memory.repository,
+      getLead: (id) => {
+        reads.push(id);
+        return memory.repository.getLead(id);
+      },
+    };
+    expect(await ingester(counting)(delivery)).toEqual({ leadId: "lead-1", outcome: "duplicate" });
+    expect(reads).toEqual([]);
+  });
+
+  it("tells a repeated delivery whose content changed, and keeps the first", async () => {
+    const memory = memoryRepository();
+    const ingest = ingester(memory.repository);
+    const first = capture({ email: "ada@example.com", company: "First" }, { contentHash: "aaa" });
+    await ingest(first);
+    const changed = { receipt: { ...first.receipt, contentHash: "bbb" }, lead: { ...first.lead, company: "Second" } };
+    expect(await ingest(changed)).toEqual({ leadId: "lead-1", outcome: "duplicate", contentChanged: true });
+    expect(await ingest(first)).toEqual({ leadId: "lead-1", outcome: "duplicate", contentChanged: false });
+    expect(memory.leads.get("lead-1")?.company).toBe("First");
+  });
+
+  it("counts once a delivery replayed to another source that shares its sender's ids", async () => {
+    const memory = memoryRepository();
+    const ingest = ingester(memory.repository);
+    const scope = "secret:FORM_SIGNING_SECRET";
+    const original = capture({ email: "ada@example.com" }, { source: "form", scope });
+    await ingest(original);
+    const replayed = { ...original, receipt: { ...original.receipt, source: "contact" } };
+    expect((await ingest(replayed)).outcome).toBe("duplicate");
+    expect(memory.leads.get("lead-1")?.sourceCount).toBe(1);
   });
 });

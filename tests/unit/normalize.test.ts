@@ -1,4 +1,4 @@
-import { fieldMapper, normalizeLead, ValidationError } from "@leadflow/core";
+import { fieldMapper, leadLimits, normalizeLead, ValidationError } from "@leadflow/core";
 import { describe, expect, it } from "vitest";
 
 const mapDefault = fieldMapper();
@@ -113,5 +113,21 @@ describe("normalisation", () => {
         { path: "phone", message: "not a valid phone number" },
       ]);
     }
+  });
+});
+
+describe("values too long for their field", () => {
+  it("keeps an over-long name, company or campaign as a custom field, and an over-long email as invalid", () => {
+    const long = "x".repeat(leadLimits.profileValueLength + 1);
+    const campaign = "c".repeat(leadLimits.attributionValueLength + 1);
+    const email = `${"a".repeat(250)}@example.com`;
+    const lead = normalizeLead(
+      mapDefault({ email, phone: "+14155550132", company: long, fullName: long, utm_campaign: campaign }),
+    );
+    expect(lead.company).toBeUndefined();
+    expect(lead.firstName).toBeUndefined();
+    expect(lead.attribution.utm_campaign).toBeUndefined();
+    expect(lead.email).toBeUndefined();
+    expect(lead.custom).toEqual({ company: long, fullName: long, utm_campaign: campaign, email });
   });
 });

@@ -34,7 +34,7 @@ function model(parts: { fit?: string; engagement?: string; rest?: string } = {})
 
 function leadFrom(...deliveries: Capture[]): Lead {
   return deliveries.reduce<Lead | undefined>(
-    (lead, delivery) => applyCapture(lead, delivery, { leadId: "lead-1", now }),
+    (lead, delivery) => applyCapture(lead, delivery, { leadId: "lead-1", now }).lead,
     undefined,
   ) as Lead;
 }
@@ -394,7 +394,7 @@ describe("BANT", () => {
     const lead = leadFrom(capture({ custom: { need: "someday" } }));
     const first = { ...lead, qualification: qualifyAt(lead, bant).qualification };
     const later = daysAfter(10);
-    const changed = applyCapture(first, capture({ custom: { need: "urgent" } }), { leadId: "lead-1", now: later });
+    const changed = applyCapture(first, capture({ custom: { need: "urgent" } }), { leadId: "lead-1", now: later }).lead;
     expect(qualifyAt(changed, bant, later).qualification.bant.need).toEqual({
       answer: "urgent",
       qualifies: true,

@@ -33,7 +33,7 @@ bant:
 ${thresholdsYaml}`);
 
 function leadAt(stage: Stage, lead: Partial<Parameters<typeof capture>[0]> = {}): Lead {
-  const created = applyCapture(undefined, capture(lead), { leadId: "lead-1", now });
+  const created = applyCapture(undefined, capture(lead), { leadId: "lead-1", now }).lead;
   return { ...created, qualification: { ...initialQualification(earlier, scoring.version), stage } };
 }
 

@@ -1,5 +1,5 @@
 import { loadSources } from "@leadflow/channels";
-import { loadScoring, type ScoringDependencies, type SignalPublisher } from "@leadflow/core";
+import { LeadSignalSchema, loadScoring, type ScoringDependencies, type SignalPublisher } from "@leadflow/core";
 import { environmentNames } from "@leadflow/manifest";
 import { createLeadStore } from "@leadflow/store";
 import { clients } from "./clients.ts";
@@ -18,7 +18,7 @@ export const scoringModel = perConfig(() => loadScoring(setting("LEADFLOW_CONFIG
 
 /** Signals (a lead turned hot or marketing-qualified) go to the `qualified` queue. */
 export const signalPublisher = once((): SignalPublisher => {
-  const send = queueSender(requiredSetting(environmentNames.queueUrl("qualified")));
+  const send = queueSender(requiredSetting(environmentNames.queueUrl("qualified")), LeadSignalSchema);
   return { publish: (signals) => send(signals) };
 });
 

@@ -1,7 +1,8 @@
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import {
   type ErrorCode,
-  InvalidBodyError,
   LeadflowError,
+  parseJsonText,
   secretsMatch,
   UnauthorizedError,
   UnsupportedMediaTypeError,
@@ -51,6 +52,7 @@ export function errorResponse(error: unknown, requestId: string | undefined): Ht
 /** Wraps an API Gateway (HTTP API, payload 2.0) handler with the shared error mapping. */
 export function httpHandler(handler: (event: HttpEvent) => Promise<HttpResult>) {
   return middy<HttpEvent, HttpResult>()
+    .use(injectLambdaContext(logger))
     .use({
       onError: async (request) => {
         request.response = errorResponse(request.error, request.context.awsRequestId);
@@ -65,8 +67,12 @@ export function rawBody(event: HttpEvent): Buffer {
   return Buffer.from(event.body, event.isBase64Encoded ? "base64" : "utf8");
 }
 
-export function requireApiKey(event: HttpEvent, apiKey: string): void {
-  if (!secretsMatch(event.headers["x-api-key"], apiKey)) throw new UnauthorizedError("x-api-key is missing or wrong");
+/** The `x-api-key` header must match one of `apiKeys` (compared in constant time). */
+export function requireApiKey(event: HttpEvent, ...apiKeys: string[]): void {
+  const given = event.headers["x-api-key"];
+  if (!apiKeys.some((apiKey) => secretsMatch(given, apiKey))) {
+    throw new UnauthorizedError("x-api-key is missing or wrong");
+  }
 }
 
 /** Validates path or query parameters; a mismatch is the client's mistake (422). */
@@ -82,13 +88,14 @@ export function parseBody<Schema extends z.ZodType>(schema: Schema, event: HttpE
   if (contentType !== "application/json" && !contentType?.endsWith("+json")) {
     throw new UnsupportedMediaTypeError("Send application/json", { contentType: contentType || null });
   }
-  let body: unknown;
-  try {
-    body = JSON.parse(rawBody(event).toString("utf8"));
-  } catch {
-    throw new InvalidBodyError("The body is not valid JSON");
-  }
-  const parsed = schema.safeParse(body);
+  const parsed = schema.safeParse(parseJsonText(rawBody(event).toString("utf8")));
   if (!parsed.success) throw ValidationError.fromZod(parsed.error);
   return parsed.data;
+}
+
+/** Wraps a scheduled (EventBridge) handler: the logger carries the invocation's context. */
+export function scheduledHandler<Result>(handler: () => Promise<Result>) {
+  return middy<unknown, Result>()
+    .use(injectLambdaContext(logger))
+    .handler(() => handler());
 }

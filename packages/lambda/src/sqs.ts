@@ -1,11 +1,12 @@
 import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import {
   ChangeMessageVisibilityCommand,
   type MessageAttributeValue,
   SendMessageBatchCommand,
   SendMessageCommand,
 } from "@aws-sdk/client-sqs";
-import { LeadflowError, PayloadTooLargeError } from "@leadflow/core";
+import { LeadflowError, PayloadTooLargeError, ValidationError } from "@leadflow/core";
 import { environmentNames } from "@leadflow/manifest";
 import middy from "@middy/core";
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
@@ -24,6 +25,11 @@ const maxVisibilitySeconds = 12 * 60 * 60;
 export interface QueueConsumerOptions<Message> {
   schema: z.ZodType<Message>;
   handle: (message: Message, record: SQSRecord) => Promise<void>;
+  /**
+   * Records of a batch with the same key are handled one after the other, in batch order (the
+   * others run at once): e.g. captures of one person, which would otherwise race for one lead.
+   */
+  sequenceKey?: (message: Message) => string | undefined;
 }
 
 /**
@@ -31,7 +37,7 @@ export interface QueueConsumerOptions<Message> {
  * exponential backoff; a record that can never succeed, or that fails its last allowed attempt,
  * is sent to the dead-letter queue with the reason as message attributes, then acknowledged.
  */
-export function queueConsumer<Message>({ schema, handle }: QueueConsumerOptions<Message>) {
+export function queueConsumer<Message>({ schema, handle, sequenceKey }: QueueConsumerOptions<Message>) {
   const policy = {
     queueUrl: requiredSetting(environmentNames.ownQueueUrl),
     deadLetterUrl: requiredSetting(environmentNames.deadLetterUrl),
@@ -39,10 +45,11 @@ export function queueConsumer<Message>({ schema, handle }: QueueConsumerOptions<
     retryBaseSeconds: Number(requiredSetting(environmentNames.retryBaseSeconds)),
   };
 
-  async function processRecord(record: SQSRecord): Promise<void> {
+  async function processRecord(record: SQSRecord, inOrder: Sequencer): Promise<void> {
     const attempt = Number(record.attributes.ApproximateReceiveCount) || 1;
     try {
-      await handle(parseMessage(record.body, schema), record);
+      const message = parseMessage(record.body, schema);
+      await inOrder(sequenceKey?.(message), () => handle(message, record));
     } catch (error) {
       if (isPermanent(error) || attempt >= policy.maxReceiveCount) {
         await deadLetter(record, error, attempt);
@@ -83,15 +90,39 @@ export function queueConsumer<Message>({ schema, handle }: QueueConsumerOptions<
       .catch((error: unknown) => logger.warn("Could not postpone the retry", { reason: describe(error) }));
   }
 
-  return middy<SQSEvent, SQSBatchResponse>().handler((event, context) =>
-    // A processor per invocation: it keeps the batch's failures on itself, and invocations may
-    // overlap (the local runtime's pollers share one process, as could any non-Lambda host).
-    // A batch where every record failed is still a partial response: each failure was logged.
-    processPartialResponse(event, processRecord, new BatchProcessor(EventType.SQS), {
-      context,
-      throwOnFullBatchFailure: false,
-    }),
-  );
+  return middy<SQSEvent, SQSBatchResponse>()
+    .use(injectLambdaContext(logger))
+    .handler((event, context) => {
+      // A processor per invocation: it keeps the batch's failures on itself, and invocations may
+      // overlap (the local runtime's pollers share one process, as could any non-Lambda host).
+      // A batch where every record failed is still a partial response: each failure was logged.
+      const inOrder = sequencer();
+      return processPartialResponse(
+        event,
+        (record: SQSRecord) => processRecord(record, inOrder),
+        new BatchProcessor(EventType.SQS),
+        {
+          context,
+          throwOnFullBatchFailure: false,
+        },
+      );
+    });
+}
+
+type Sequencer = <T>(key: string | undefined, work: () => Promise<T>) => Promise<T>;
+
+/** Runs work with the same key one after another, in the order it was asked for; other work at once. */
+function sequencer(): Sequencer {
+  const tails = new Map<string, Promise<unknown>>();
+  return (key, work) => {
+    if (key === undefined) return work();
+    const run = (tails.get(key) ?? Promise.resolve()).then(work, work);
+    tails.set(
+      key,
+      run.catch(() => undefined),
+    );
+    return run;
+  };
 }
 
 function parseMessage<Message>(body: string, schema: z.ZodType<Message>): Message {
@@ -133,33 +164,62 @@ function failureAttributes(record: SQSRecord, error: unknown, attempt: number): 
 
 /** SQS's classic message limit: the one every queue honours, whatever its MaximumMessageSize. */
 const maxMessageBytes = 256 * 1024;
+/** SendMessageBatch calls under way at once for a large delivery (a full Meta batch is 100). */
+const sendConcurrency = 8;
 
 /**
- * Sends messages to a queue (batches of 10). Throws unless every message was accepted; a message
- * over the SQS limit is the sender's input being too large (413), refused before anything is sent.
+ * Sends messages to a queue (batches of 10). Each message is first checked against the schema
+ * its consumer parses it with: what the consumer would refuse is the sender's input (422), found
+ * while the sender can still be told. Throws unless every message was accepted; a message over
+ * the SQS limit is refused (413) before anything is sent.
  */
-export function queueSender(queueUrl: string) {
-  return async (messages: readonly unknown[]): Promise<void> => {
-    const bodies = messages.map(serializeWithinLimit);
+export function queueSender<Message>(queueUrl: string, schema: z.ZodType<Message>) {
+  return async (messages: readonly Message[]): Promise<void> => {
+    const bodies = messages.map((message) => serializeWithinLimit(checked(schema, message)));
     const sqs = clients.sqs();
     if (bodies.length === 1) {
       await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: bodies[0] }));
       return;
     }
-    for (let start = 0; start < bodies.length; start += 10) {
-      const entries = bodies.slice(start, start + 10).map((MessageBody, index) => ({ Id: String(index), MessageBody }));
+    const batches: string[][] = [];
+    for (let start = 0; start < bodies.length; start += 10) batches.push(bodies.slice(start, start + 10));
+    await forEachConcurrently(batches, sendConcurrency, async (batch) => {
+      const entries = batch.map((MessageBody, index) => ({ Id: String(index), MessageBody }));
       const result = await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }));
       if (result.Failed?.length) throw new Error(`SQS refused ${result.Failed.length} of ${entries.length} messages`);
-    }
+    });
   };
 }
 
+function checked<Message>(schema: z.ZodType<Message>, message: Message): Message {
+  const parsed = schema.safeParse(message);
+  if (!parsed.success) throw ValidationError.fromZod(parsed.error, "The request holds what leadflow cannot process");
+  return message;
+}
+
+/**
+ * JSON text SQS can carry. SQS refuses U+FFFE and U+FFFF (and lone surrogates, which
+ * `JSON.stringify` already escapes); they can only appear inside JSON strings, where an escape
+ * means the same, so the consumer parses back exactly what was sent.
+ */
 function serializeWithinLimit(message: unknown): string {
-  const body = JSON.stringify(message);
+  const body = JSON.stringify(message).replace(/[\uFFFE\uFFFF]/g, (char) => `\\u${char.charCodeAt(0).toString(16)}`);
   if (Buffer.byteLength(body) > maxMessageBytes) {
     throw new PayloadTooLargeError(`The request is over ${maxMessageBytes / 1024} KB once queued`, {
       limitBytes: maxMessageBytes,
     });
   }
   return body;
+}
+
+async function forEachConcurrently<Item>(
+  items: readonly Item[],
+  limit: number,
+  work: (item: Item) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await work(items[next++] as Item);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }

@@ -207,6 +207,7 @@ type WorkerChannel = ReturnType<typeof workerChannel>;
 function handlerEnvironment(sqsEndpoint: string, overrides: Record<string, string> = {}): Record<string, string> {
   const secrets = Object.fromEntries(secretNames.map((name) => [name, process.env[name] || developmentSecrets[name]]));
   return {
+    [environmentNames.runtime]: "local",
     AWS_REGION: localRegion,
     AWS_ACCESS_KEY_ID: localCredentials.accessKeyId,
     AWS_SECRET_ACCESS_KEY: localCredentials.secretAccessKey,

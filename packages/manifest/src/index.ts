@@ -10,8 +10,29 @@ export const secretNames = [
   "META_PAGE_ACCESS_TOKEN",
   "GOOGLE_ADS_WEBHOOK_KEY",
   "ADMIN_API_KEY",
+  "EVENTS_API_KEY",
 ] as const;
 export type SecretName = (typeof secretNames)[number];
+
+/**
+ * The values `npm start` uses when the environment (or `.env`) sets none. They are public, so a
+ * deployed function refuses to start with one of them (docs/configuration.md).
+ */
+export const developmentSecrets: Readonly<Record<SecretName, string>> = {
+  FORM_SIGNING_SECRET: "whsec_bGVhZGZsb3ctbG9jYWwtZm9ybS1zaWduaW5nLXNlY3JldA==",
+  META_APP_SECRET: "local-meta-app-secret",
+  META_VERIFY_TOKEN: "local-meta-verify-token",
+  META_PAGE_ACCESS_TOKEN: "local-meta-page-access-token",
+  GOOGLE_ADS_WEBHOOK_KEY: "local-google-ads-webhook-key",
+  ADMIN_API_KEY: "local-admin-key",
+  EVENTS_API_KEY: "local-events-key",
+};
+
+/**
+ * Secrets a form source of config/sources.yaml may name as its own signing secret
+ * (`signingSecret`); the stack creates each one named there.
+ */
+export const sourceSecretPattern = /^FORM_SIGNING_SECRET_[A-Z0-9_]{1,40}$/;
 
 const days = 24 * 60 * 60;
 
@@ -88,7 +109,7 @@ export const routes = {
     handler: "functions/leads/events.handler",
     table: "read",
     sendsTo: ["events"],
-    secrets: ["ADMIN_API_KEY"],
+    secrets: ["EVENTS_API_KEY", "ADMIN_API_KEY"],
   },
 } as const satisfies Record<string, FunctionDefinition>;
 export type RouteKey = keyof typeof routes;
@@ -156,6 +177,8 @@ export const environmentNames = {
   deadLetterUrl: "DEAD_LETTER_QUEUE_URL",
   maxReceiveCount: "MAX_RECEIVE_COUNT",
   retryBaseSeconds: "RETRY_BASE_SECONDS",
+  /** Set to `local` by `npm start`, where the public development secrets are allowed. */
+  runtime: "LEADFLOW_RUNTIME",
   /**
    * Where handlers read config/ (default `config`). `npm start` points it at a checked copy of
    * each accepted edit, so its handlers read the config again; on AWS the config ships with the

@@ -37,6 +37,7 @@ export function createEntities(client: DynamoDBClient, table: string) {
         custom: { type: "any", required: true },
         consent: { type: "any", required: true },
         sources: { type: "any", required: true },
+        sourceCount: { type: "number" },
         qualification: { type: "any" },
         pending: { type: "any" },
         temperature: text,
@@ -131,7 +132,11 @@ export function createEntities(client: DynamoDBClient, table: string) {
     options,
   );
 
-  /** One item per platform delivery that has been stored: (source, platform lead id) -> lead. */
+  /**
+   * One item per platform delivery that has been stored: (scope, platform lead id) -> lead. The
+   * `source` key attribute holds the delivery's scope, which is its source unless sources share
+   * one sender's ids (see `deliveryScope`).
+   */
   const receipt = new Entity(
     {
       model: { entity: "receipt", version: "1", service },
@@ -140,6 +145,10 @@ export function createEntities(client: DynamoDBClient, table: string) {
         platformLeadId: { ...requiredText, readOnly: true },
         leadId: requiredText,
         receivedAt: requiredText,
+        /** Set once the delivery is on its lead and its history written; absent on older pins. */
+        applied: { type: "boolean" },
+        /** A digest of the delivery's content, to tell a repeat whose content changed. */
+        contentHash: text,
       },
       indexes: {
         byDelivery: {

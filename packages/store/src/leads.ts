@@ -1,6 +1,15 @@
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import type { BehaviourEvent, HistoryEntry, Identifier, Lead, LeadRepository, StoredEvent } from "@leadflow/core";
-import { identifierKey } from "@leadflow/core";
+import type {
+  BehaviourEvent,
+  CaptureReceipt,
+  DeliveryPin,
+  HistoryEntry,
+  Identifier,
+  Lead,
+  LeadRepository,
+  StoredEvent,
+} from "@leadflow/core";
+import { deliveryScope, identifierKey, isPlainObject, toFieldRecord } from "@leadflow/core";
 import { createEntities, type Entities } from "./entities.ts";
 
 const rejectQuietly = { response: "none", returnOnConditionCheckFailure: true } as const;
@@ -17,9 +26,9 @@ export function createLeadStore({ client, tableName, now = () => new Date().toIS
   const { lead, history, event, identity, receipt } = entities;
 
   const repository: LeadRepository = {
-    async findReceipt({ source, platformLeadId }) {
-      const { data } = await receipt.get({ source, platformLeadId }).go({ consistent: true });
-      return data?.leadId;
+    async findReceipt(delivery) {
+      const { data } = await receipt.get(receiptKey(delivery)).go({ consistent: true });
+      return data ? toPin(data) : undefined;
     },
 
     async findOwners(identifiers) {
@@ -61,12 +70,18 @@ export function createLeadStore({ client, tableName, now = () => new Date().toIS
       }
     },
 
-    async pinReceipt({ source, platformLeadId, receivedAt }, leadId) {
-      const created = await receipt.create({ source, platformLeadId, receivedAt, leadId }).go(rejectQuietly);
-      if (!created.rejected) return leadId;
-      const pinned = await repository.findReceipt({ source, platformLeadId });
+    async pinReceipt(delivery, leadId) {
+      const { receivedAt, contentHash } = delivery;
+      const pin = { leadId, applied: false, ...(contentHash ? { contentHash } : {}) };
+      const created = await receipt.create({ ...receiptKey(delivery), receivedAt, ...pin }).go(rejectQuietly);
+      if (!created.rejected) return pin;
+      const pinned = await repository.findReceipt(delivery);
       if (pinned === undefined) throw new Error("A receipt vanished during a race; retry");
       return pinned;
+    },
+
+    async markReceiptApplied(delivery) {
+      await receipt.patch(receiptKey(delivery)).set({ applied: true }).go({ response: "none" });
     },
 
     async recordHistory(entry) {
@@ -74,7 +89,7 @@ export function createLeadStore({ client, tableName, now = () => new Date().toIS
       await history.put({ ...fields, entryId: id }).go({ response: "none" });
     },
 
-    async clearPendingSignals(leadId, version) {
+    async clearPending(leadId, version) {
       await lead
         .update({ leadId })
         .remove(["pending"])
@@ -91,9 +106,16 @@ export function createLeadStore({ client, tableName, now = () => new Date().toIS
         events.map(async (candidate): Promise<StoredEvent> => {
           const stored = existing.get(candidate.id);
           if (stored) return stored;
-          const { id, ...fields } = candidate;
+          const { id, properties, ...fields } = candidate;
           const created = await event
-            .create({ ...fields, leadId, eventId: id, storedAt: now(), applied: false })
+            .create({
+              ...fields,
+              properties: JSON.stringify(properties),
+              leadId,
+              eventId: id,
+              storedAt: now(),
+              applied: false,
+            })
             .go(rejectQuietly);
           if (!created.rejected) return { event: candidate, applied: false };
           const { data } = await event.get({ leadId, eventId: id }).go({ consistent: true });
@@ -176,11 +198,16 @@ function coolingShardOf(leadId: string): string {
   return String(hash % coolingShards);
 }
 
-/** The lead as an item: scoring's temperature, stage and cooling time are copied out for indexes. */
+/**
+ * The lead as an item: scoring's temperature, stage and cooling time are copied out for indexes.
+ * Custom fields are kept as JSON text: their names are whatever a form sent, and the SDK's
+ * marshaller would drop one named `__proto__`.
+ */
 function toLeadItem(next: Lead) {
-  const { id, qualification, pending, ...fields } = next;
+  const { id, qualification, pending, custom, ...fields } = next;
   return {
     ...fields,
+    custom: JSON.stringify(custom),
     leadId: id,
     ...(pending ? { pending } : {}),
     ...(qualification
@@ -196,7 +223,25 @@ function toLeadItem(next: Lead) {
 
 function toLead(item: Record<string, unknown>): Lead {
   const { leadId, temperature: _temperature, stage: _stage, coolsAt: _coolsAt, coolingShard: _shard, ...fields } = item;
-  return { ...fields, id: leadId } as Lead;
+  return { ...fields, custom: fieldsFrom(fields.custom), id: leadId } as Lead;
+}
+
+/** A record of client-named fields as stored: JSON text, or a map on items of earlier releases. */
+function fieldsFrom(stored: unknown): Record<string, unknown> {
+  const parsed = typeof stored === "string" ? (JSON.parse(stored) as unknown) : stored;
+  return toFieldRecord(isPlainObject(parsed) ? parsed : {});
+}
+
+function receiptKey({ platformLeadId, ...delivery }: CaptureReceipt) {
+  return { source: deliveryScope(delivery), platformLeadId };
+}
+
+function toPin(item: { leadId: string; applied?: boolean | undefined; contentHash?: string | undefined }): DeliveryPin {
+  return {
+    leadId: item.leadId,
+    applied: item.applied === true,
+    ...(item.contentHash ? { contentHash: item.contentHash } : {}),
+  };
 }
 
 function toStoredEvent(item: {
@@ -210,7 +255,7 @@ function toStoredEvent(item: {
     id: item.eventId,
     type: item.type,
     at: item.at,
-    properties: item.properties as BehaviourEvent["properties"],
+    properties: fieldsFrom(item.properties),
   };
   // Events stored before the flag existed were applied in the delivery that stored them.
   return { event, applied: item.applied !== false };

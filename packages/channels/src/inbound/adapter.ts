@@ -3,10 +3,14 @@ import type { WebhookRequest } from "./request.ts";
 import type { Source } from "./sources.ts";
 
 export interface InboundSecrets {
-  /** Standard Webhooks secrets (`whsec_…`); more than one while a secret is being rotated. */
-  formSigningSecrets: readonly string[];
+  /**
+   * Standard Webhooks secrets (`whsec_…`) by secret name: `FORM_SIGNING_SECRET`, and those form
+   * sources name as their own. Each holds more than one value while it is being rotated.
+   */
+  formSigningSecrets: Readonly<Record<string, readonly string[]>>;
   metaAppSecret: string;
-  googleAdsWebhookKey: string;
+  /** The keys Google Ads may send as `google_key`; more than one while one is being rotated. */
+  googleAdsWebhookKeys: readonly string[];
 }
 
 export interface AdapterContext {
@@ -14,6 +18,7 @@ export interface AdapterContext {
   request: WebhookRequest;
   receivedAt: string;
   secrets: InboundSecrets;
+  /** Checks a form delivery's Standard Webhooks signature with its source's secret. */
   verifyFormSignature: (request: WebhookRequest) => void;
 }
 

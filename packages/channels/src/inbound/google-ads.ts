@@ -1,6 +1,7 @@
 import {
   assertIdentifiable,
-  maxPlatformLeadIdLength,
+  fieldRecord,
+  PlatformLeadIdSchema,
   secretsMatch,
   UnauthorizedError,
   ValidationError,
@@ -13,7 +14,7 @@ const id = z.union([z.string(), z.number()]).transform(String);
 
 /** Google Ads lead form webhook (api_version 1.0). */
 const GoogleLeadSchema = z.object({
-  lead_id: z.string().min(1).max(maxPlatformLeadIdLength),
+  lead_id: PlatformLeadIdSchema,
   user_column_data: z
     .array(
       z.object({
@@ -34,7 +35,8 @@ const GoogleLeadSchema = z.object({
 /** Authenticated by `google_key`, the key entered with the webhook URL in Google Ads. */
 export function receiveGoogleAds({ source, request, receivedAt, secrets }: AdapterContext): Acceptance {
   const body = parseJsonBody(request);
-  if (!secretsMatch(googleKeyOf(body), secrets.googleAdsWebhookKey)) {
+  const key = googleKeyOf(body);
+  if (!secrets.googleAdsWebhookKeys.some((expected) => secretsMatch(key, expected))) {
     throw new UnauthorizedError("google_key does not match");
   }
 
@@ -42,7 +44,7 @@ export function receiveGoogleAds({ source, request, receivedAt, secrets }: Adapt
   if (!parsed.success) throw ValidationError.fromZod(parsed.error, "Not a Google Ads lead form payload");
   const payload = parsed.data;
 
-  const fields: Record<string, string> = {};
+  const fields = fieldRecord();
   for (const column of payload.user_column_data) {
     const name = column.column_id ?? column.column_name;
     if (name && column.string_value !== undefined) fields[name] = column.string_value;

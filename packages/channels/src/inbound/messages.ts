@@ -27,3 +27,13 @@ export const CaptureMessageSchema = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("meta-lead"), receipt: CaptureReceiptSchema, meta: MetaLeadRefSchema }),
 ]);
 export type CaptureMessage = z.infer<typeof CaptureMessageSchema>;
+
+/**
+ * Who a queued message is about, as far as the message tells (a Meta message carries only ids):
+ * the ingest worker applies the messages of one person in a batch one after another.
+ */
+export function personKeyOf(message: CaptureMessage): string | undefined {
+  if (message.kind !== "lead") return undefined;
+  const { email, phone } = message.fields.values;
+  return email?.trim().toLowerCase() ?? phone?.replace(/\D/g, "");
+}

@@ -1,7 +1,8 @@
 import {
   ForbiddenError,
-  maxPlatformLeadIdLength,
+  fieldRecord,
   type NormalizedLead,
+  PlatformLeadIdSchema,
   secretsMatch,
   ValidationError,
 } from "@leadflow/core";
@@ -13,7 +14,7 @@ import { parseJsonBody, type WebhookRequest } from "./request.ts";
 import { verifyMetaSignature } from "./signatures.ts";
 import { leadFromFields, type Source } from "./sources.ts";
 
-const id = z.union([z.string().min(1).max(maxPlatformLeadIdLength), z.number()]).transform(String);
+const id = z.union([PlatformLeadIdSchema, z.number()]).transform(String);
 
 const LeadgenChangeSchema = z.object({
   leadgen_id: id,
@@ -80,7 +81,7 @@ export function answerMetaHandshake(request: Pick<WebhookRequest, "query">, veri
 /** Fetches the lead's fields from the Graph API and maps them like any other source. */
 export async function loadMetaLead(ref: MetaLeadRef, source: Source, graph: MetaGraphClient): Promise<NormalizedLead> {
   const graphLead = await graph.fetchLead(ref.leadgenId);
-  const fields: Record<string, string> = {};
+  const fields = fieldRecord();
   for (const field of graphLead.field_data) fields[field.name] = field.values.join(", ");
   return leadFromFields(source, source.mapFields(fields), metaAttribution(ref, graphLead));
 }

@@ -4,11 +4,13 @@ import {
   type FieldMapping,
   fieldMapper,
   fieldTargets,
+  leadLimits,
   type MappedFields,
   type NormalizedLead,
   normalizeLead,
   parseYamlConfig,
 } from "@leadflow/core";
+import { sourceSecretPattern } from "@leadflow/manifest";
 import { z } from "zod";
 
 export const sourceTypes = ["form", "meta", "google-ads"] as const;
@@ -21,12 +23,22 @@ const mappingTarget = z.union([
   z.string().regex(/^custom\.[A-Za-z0-9_.-]+$/, "a lead field, custom.<name> or ignore"),
 ]);
 
-const SourceSchema = z.strictObject({
-  type: z.enum(sourceTypes),
-  /** Platform field name -> lead field, on top of the built-in names. */
-  fields: z.record(z.string(), mappingTarget).default({}),
-  phoneCountry: countryCode.optional(),
-});
+const SourceSchema = z
+  .strictObject({
+    type: z.enum(sourceTypes),
+    /** Platform field name -> lead field, on top of the built-in names. */
+    fields: z.record(z.string(), mappingTarget).default({}),
+    phoneCountry: countryCode.optional(),
+    signingSecret: z
+      .string()
+      .regex(sourceSecretPattern, "FORM_SIGNING_SECRET_<NAME>, in capitals, digits and underscores")
+      .optional()
+      .describe("form sources: the secret (env / SST secret) this form signs with, instead of FORM_SIGNING_SECRET"),
+  })
+  .refine((source) => source.signingSecret === undefined || source.type === "form", {
+    path: ["signingSecret"],
+    message: "only form sources are signed with a signing secret",
+  });
 
 export const SourcesConfigSchema = z.strictObject({
   defaults: z.strictObject({ phoneCountry: countryCode.optional() }).default({}),
@@ -41,8 +53,13 @@ export interface Source {
   name: string;
   type: SourceType;
   phoneCountry: string | undefined;
+  /** The secret a form source's deliveries are signed with. */
+  signingSecret: string;
   mapFields: (raw: Readonly<Record<string, string>>) => MappedFields;
 }
+
+/** The secret form sources sign with unless they name their own. */
+export const defaultSigningSecret = "FORM_SIGNING_SECRET";
 
 export type Sources = ReadonlyMap<string, Source>;
 
@@ -54,6 +71,7 @@ export function compileSources(config: SourcesConfig): Sources {
         name,
         type: source.type,
         phoneCountry: source.phoneCountry ?? config.defaults.phoneCountry,
+        signingSecret: source.signingSecret ?? defaultSigningSecret,
         mapFields: fieldMapper(source.fields as FieldMapping),
       },
     ]),
@@ -64,18 +82,30 @@ export function parseSources(text: string, file = "config/sources.yaml"): Source
   return compileSources(parseYamlConfig(text, file, SourcesConfigSchema));
 }
 
+/** The signing secrets form sources name besides the default one: the capture route loads them too. */
+export function sourceSecretNames(sources: Sources): string[] {
+  const named = [...sources.values()].map((source) => source.signingSecret);
+  return [...new Set(named)].filter((name) => name !== defaultSigningSecret);
+}
+
 export function loadSources(configDir: string): Sources {
   const file = join(configDir, "sources.yaml");
   return parseSources(readFileSync(file, "utf8"), file);
 }
 
-/** Normalises a delivery's fields the way its source says, and adds the platform's ids. */
+/**
+ * Normalises a delivery's fields the way its source says, and adds the platform's ids (one too
+ * long for attribution is kept as a custom field, like any other over-long value).
+ */
 export function leadFromFields(
   source: Source,
   fields: MappedFields,
   attribution: Record<string, string>,
 ): NormalizedLead {
   const lead = normalizeLead(fields, { defaultCountry: source.phoneCountry });
-  lead.attribution = { ...lead.attribution, ...attribution };
+  for (const [name, value] of Object.entries(attribution)) {
+    if (value.length > leadLimits.attributionValueLength) lead.custom[name] = value;
+    else lead.attribution[name] = value;
+  }
   return lead;
 }

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { fieldRecord, fieldRecordSchema } from "../records.ts";
 
 /**
  * Field mapping: the names forms and platforms use for a lead's fields, and where each lands.
@@ -96,7 +97,7 @@ export function fieldKey(name: string): string {
 export const MappedFieldsSchema = z.object({
   values: z.partialRecord(z.enum(fieldTargets), z.string()),
   /** Fields no rule claimed, under the name the platform sent. */
-  custom: z.record(z.string(), z.string()),
+  custom: fieldRecordSchema(z.string()),
 });
 export type MappedFields = z.infer<typeof MappedFieldsSchema>;
 
@@ -107,7 +108,7 @@ export function fieldMapper(overrides: FieldMapping = {}): (raw: Readonly<Record
 
   return (raw) => {
     const chosen = new Map<FieldTarget, { name: string; value: string; rank: number }>();
-    const custom: Record<string, string> = {};
+    const custom = fieldRecord();
     for (const [name, rawValue] of Object.entries(raw)) {
       const value = rawValue.trim();
       if (value === "") continue;

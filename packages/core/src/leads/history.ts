@@ -1,4 +1,5 @@
-import type { Lead, LeadSource } from "./lead.ts";
+import { type AppliedCapture, deliveryScope, type Lead } from "./lead.ts";
+import { leadLimits } from "./limits.ts";
 
 export type HistoryType =
   | "lead.captured"
@@ -19,12 +20,15 @@ export interface HistoryEntry {
   details: Record<string, unknown>;
 }
 
-export function captureHistoryEntry(lead: Pick<Lead, "id">, source: LeadSource): HistoryEntry {
+/** The history entry of a delivery merged into its lead. */
+export function captureHistoryEntry(lead: Pick<Lead, "id">, applied: Omit<AppliedCapture, "lead">): HistoryEntry {
+  const { source, changedFields, droppedCustomFields } = applied;
   const verb = source.outcome === "created" ? "Created from" : "Merged a capture from";
   const test = source.test ? " (test lead)" : "";
+  const listed = changedFields.slice(0, leadLimits.changedFieldsListed);
   return {
     leadId: lead.id,
-    id: `capture:${source.source}:${source.platformLeadId}`,
+    id: `capture:${deliveryScope(source)}:${source.platformLeadId}`,
     at: source.receivedAt,
     type: "lead.captured",
     summary: `${verb} ${source.source}${test}`,
@@ -32,7 +36,9 @@ export function captureHistoryEntry(lead: Pick<Lead, "id">, source: LeadSource):
       source: source.source,
       platformLeadId: source.platformLeadId,
       outcome: source.outcome,
-      changedFields: source.changedFields,
+      changedFields: listed,
+      ...(listed.length < changedFields.length ? { changedFieldCount: changedFields.length } : {}),
+      ...(droppedCustomFields > 0 ? { droppedCustomFields } : {}),
       ...(source.identityConflicts ? { identityConflicts: source.identityConflicts } : {}),
     },
   };

@@ -1,7 +1,9 @@
 import { type CountryCode, parsePhoneNumberFromString } from "libphonenumber-js";
 import { z } from "zod";
 import { ValidationError } from "../errors.ts";
+import { toFieldRecord } from "../records.ts";
 import { attributionFields, type MappedFields, type ProfileField, profileFields } from "./fields.ts";
+import { leadLimits, maxEmailLength } from "./limits.ts";
 
 /** A lead as captured, ready to store: identifiers normalised, nothing dropped. */
 export interface NormalizedLead extends Partial<Record<ProfileField, string>> {
@@ -21,17 +23,19 @@ const emailSchema = z.email();
 
 /**
  * Lower-cases the email, turns the phone into E.164, splits a full name, reads consent flags.
- * A value that fails its check is kept as a custom field under the name it arrived with.
- * Throws `ValidationError` when neither a valid email nor a valid phone remains.
+ * A value that fails its check, or is too long for its field (`leadLimits`), is kept as a custom
+ * field instead. Throws `ValidationError` when neither a valid email nor a valid phone remains.
  */
 export function normalizeLead(mapped: MappedFields, options: NormalizeOptions = {}): NormalizedLead {
   const { values } = mapped;
-  const custom = { ...mapped.custom };
+  const custom = toFieldRecord(mapped.custom);
   const lead: NormalizedLead = { custom, attribution: {}, consent: {} };
 
   for (const field of profileFields) {
     const value = values[field];
-    if (value !== undefined) lead[field] = collapseSpaces(value);
+    if (value === undefined) continue;
+    if (value.length > leadLimits.profileValueLength) custom[field] = value;
+    else lead[field] = collapseSpaces(value);
   }
   const countryCode = countryCodeOf(values.country);
   if (countryCode) lead.country = countryCode;
@@ -49,7 +53,9 @@ export function normalizeLead(mapped: MappedFields, options: NormalizeOptions = 
   }
   for (const field of attributionFields) {
     const value = values[field];
-    if (value !== undefined) lead.attribution[field] = value;
+    if (value === undefined) continue;
+    if (value.length > leadLimits.attributionValueLength) custom[field] = value;
+    else lead.attribution[field] = value;
   }
   readConsent(lead, "email", values.consentEmail);
   readConsent(lead, "sms", values.consentSms);
@@ -85,7 +91,7 @@ function missingIdentity({ values }: MappedFields): ValidationError {
 
 function validEmail(raw: string): string | undefined {
   const email = raw.trim().toLowerCase();
-  return emailSchema.safeParse(email).success ? email : undefined;
+  return email.length <= maxEmailLength && emailSchema.safeParse(email).success ? email : undefined;
 }
 
 /** "gb" and " GB " are GB; a country written out in full is kept as given. */
@@ -101,6 +107,10 @@ export function toE164(raw: string, country?: CountryCode): string | undefined {
 
 function fillNamesFromFullName(lead: NormalizedLead, fullName: string | undefined): void {
   if (!fullName || (lead.firstName && lead.lastName)) return;
+  if (fullName.length > leadLimits.profileValueLength) {
+    lead.custom.fullName = fullName;
+    return;
+  }
   const [first, ...rest] = collapseSpaces(fullName).split(" ");
   lead.firstName ??= first;
   if (rest.length > 0) lead.lastName ??= rest.join(" ");

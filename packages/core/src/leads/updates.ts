@@ -9,8 +9,8 @@ export interface LeadWriter {
   saveLead(lead: Lead, expectedVersion: number | undefined): Promise<boolean>;
   /** Writes a history entry; writing the same entry again is harmless. */
   recordHistory(entry: HistoryEntry): Promise<void>;
-  /** Drops the lead's pending signals once published, unless the lead has changed since. */
-  clearPendingSignals(leadId: string, version: number): Promise<void>;
+  /** Drops the lead's pending effects once carried out, unless the lead has changed since. */
+  clearPending(leadId: string, version: number): Promise<void>;
 }
 
 /** Where signals go (the `qualified` queue); consumers tell repeats apart by the signal id. */
@@ -32,16 +32,22 @@ export const maxSaveAttempts = 8;
 
 /**
  * Carries out what a lead write left pending: its history entries (idempotent puts) and its
- * signals (published, then cleared). Run after every save, and before every write on the lead
- * as loaded, in case the writer before died between its save and this.
+ * signals (published), then clears them from the lead. Run after every save, and before every
+ * write on the lead as loaded, in case the writer before died between its save and this.
  */
 export async function flushPending({ repository, publisher }: LeadUpdateDependencies, lead: Lead): Promise<void> {
   if (!lead.pending) return;
   const { history, signals } = lead.pending;
   await Promise.all(history.map((entry) => repository.recordHistory(entry)));
-  if (signals.length === 0) return;
-  await publisher.publish(signals);
-  await repository.clearPendingSignals(lead.id, lead.version);
+  if (signals.length > 0) await publisher.publish(signals);
+  await repository.clearPending(lead.id, lead.version);
+}
+
+/** The lead as a base for its next write: what was pending is carried out already. */
+export function withoutPending<L extends Lead | undefined>(lead: L): L {
+  if (!lead?.pending) return lead;
+  const { pending: _pending, ...rest } = lead;
+  return rest as L;
 }
 
 export type LeadChange = (lead: Lead) => Lead | undefined | Promise<Lead | undefined>;
@@ -65,7 +71,7 @@ export async function updateLead(
     const lead = await deps.repository.getLead(leadId);
     if (!lead) return undefined;
     await flushPending(deps, lead);
-    const next = await change(lead);
+    const next = await change(withoutPending(lead));
     if (!next) return { lead, changed: false };
     if (await deps.repository.saveLead(next, lead.version)) {
       await flushPending(deps, next);

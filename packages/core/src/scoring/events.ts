@@ -1,8 +1,11 @@
+import { createHash } from "node:crypto";
 import { z } from "zod";
 import { NotFoundError, ValidationError } from "../errors.ts";
 import type { HistoryEntry } from "../leads/history.ts";
 import type { Lead } from "../leads/lead.ts";
+import { clipText, leadLimits } from "../leads/limits.ts";
 import { type LeadUpdateDependencies, type LeadWriter, updateLead } from "../leads/updates.ts";
+import { fieldRecord, fieldRecordSchema } from "../records.ts";
 import type { ScoringModel } from "./config.ts";
 import { type BehaviourEvent, type EngagementState, foldEvent, foldEvents, type RulePoints } from "./engagement.ts";
 import { initialQualification, type QualifyCause, qualify } from "./qualify.ts";
@@ -26,7 +29,7 @@ export const EventInputSchema = z.strictObject({
     .describe("the client's id for this event: a retry with the same id counts once"),
   type: z.string().min(1).max(64),
   at: z.iso.datetime({ offset: true }).describe("when it happened, ISO 8601"),
-  properties: z.record(z.string().min(1).max(128), propertyValue).default({}),
+  properties: fieldRecordSchema(propertyValue, z.string().min(1).max(128)).default(fieldRecord),
 });
 export type EventInput = z.infer<typeof EventInputSchema>;
 
@@ -36,20 +39,19 @@ export const EventsBodySchema = z.union([
   z.strictObject({ events: z.array(EventInputSchema).min(1).max(maxEventsPerRequest) }),
 ]);
 
+/** An event as the events queue carries it: `at` in UTC. */
+const QueuedEventSchema = z.object({
+  id: z.string(),
+  type: z.string(),
+  at: z.iso.datetime(),
+  properties: fieldRecordSchema(z.unknown()),
+});
+
 /** What the events queue carries: the events of one request, for one lead. */
 export const EventsMessageSchema = z.object({
   leadId: z.string().min(1),
   receivedAt: z.iso.datetime(),
-  events: z
-    .array(
-      z.object({
-        id: z.string(),
-        type: z.string(),
-        at: z.iso.datetime(),
-        properties: z.record(z.string(), z.unknown()),
-      }),
-    )
-    .min(1),
+  events: z.array(QueuedEventSchema).min(1),
 });
 export type EventsMessage = z.infer<typeof EventsMessageSchema>;
 
@@ -73,7 +75,11 @@ export function validateEvents(
       issues.push({ path: at("at"), message: "is in the future" });
     if (seen.has(input.id)) issues.push({ path: at("id"), message: `id "${input.id}" appears twice in this request` });
     seen.add(input.id);
-    return { ...input, at: new Date(input.at).toISOString() };
+    const event = { ...input, at: new Date(input.at).toISOString() };
+    // What the scoring worker will parse: checked now, while the client can still be told.
+    if (!QueuedEventSchema.safeParse(event).success)
+      issues.push({ path: at("at"), message: "is outside the years 0000-9999 once converted to UTC" });
+    return event;
   });
   if (issues.length > 0) throw new ValidationError("Some events are not valid", issues);
   return events;
@@ -113,7 +119,9 @@ export interface RecordedEvents {
  * a different body, finds the first one), then folded into the lead's score in a conditional
  * write that also remembers its id, then marked applied on the stored event. An event is applied
  * when it is marked or its id is among the lead's remembered ones: the lead remembers the ids of
- * its last writes, which covers a crash between the lead's write and the marking.
+ * its last writes, which covers a crash between the lead's write and the marking. Events are
+ * folded in a few at a time (`leadLimits.eventsPerWrite`), so what a write leaves pending on the
+ * lead stays small.
  */
 export async function recordEvents(
   deps: ScoringDependencies,
@@ -124,21 +132,42 @@ export async function recordEvents(
   const firstOfEach = events.filter((event) => !ids.has(event.id) && ids.add(event.id));
   const stored = await deps.repository.storeEvents(leadId, firstOfEach);
   let applied = 0;
-  const update = await updateLead(deps, leadId, async (lead) => {
-    const fresh = stored.filter((entry) => !isApplied(lead, entry)).map(({ event }) => event);
-    applied = fresh.length;
-    if (fresh.length === 0) return undefined;
-    const replay = needsReplay(lead, deps.model) ? await appliedEvents(deps.repository, lead) : undefined;
-    return applyEvents(lead, fresh, deps.model, deps.now(), replay);
-  });
-  if (!update) throw new NotFoundError(`No lead with id ${leadId}`);
+  for (let start = 0; start < stored.length; start += leadLimits.eventsPerWrite) {
+    const part = stored.slice(start, start + leadLimits.eventsPerWrite);
+    let fresh: BehaviourEvent[] = [];
+    const update = await updateLead(deps, leadId, async (lead) => {
+      fresh = part.filter((entry) => !isApplied(lead, entry)).map(({ event }) => event);
+      if (fresh.length === 0) return undefined;
+      const replay = needsReplay(lead, deps.model) ? await appliedEvents(deps.repository, lead) : undefined;
+      return applyEvents(lead, fresh, deps.model, deps.now(), replay);
+    });
+    if (!update) throw new NotFoundError(`No lead with id ${leadId}`);
+    applied += fresh.length;
+  }
   const unmarked = stored.filter((entry) => !entry.applied).map(({ event }) => event.id);
   if (unmarked.length > 0) await deps.repository.markEventsApplied(leadId, unmarked);
   return { applied, duplicates: events.length - applied };
 }
 
 function isApplied(lead: Lead, { event, applied }: StoredEvent): boolean {
-  return applied || (lead.qualification?.recentEventIds ?? []).includes(event.id);
+  if (applied) return true;
+  const remembered = lead.qualification?.recentEventIds ?? [];
+  return remembered.includes(eventKey(event.id)) || remembered.includes(event.id);
+}
+
+/**
+ * How a lead remembers an applied event: a short digest of its id, so the list stays small
+ * whatever ids clients choose. Leads of earlier releases remembered the ids themselves.
+ */
+export function eventKey(eventId: string): string {
+  return `#${createHash("sha256").update(eventId).digest("hex").slice(0, 16)}`;
+}
+
+const eventKeyPattern = /^#[0-9a-f]{16}$/;
+
+/** The lead's remembered events, as keys (ids remembered by earlier releases are turned into keys). */
+export function rememberedEvents(qualification: { recentEventIds: string[] } | undefined): string[] {
+  return (qualification?.recentEventIds ?? []).map((entry) => (eventKeyPattern.test(entry) ? entry : eventKey(entry)));
 }
 
 /**
@@ -183,7 +212,7 @@ export function applyEvents(
   const cause: QualifyCause = { kind: "events", eventIds };
   const version = lead.version + 1;
   const result = qualify(lead, model, { now, version, cause, engagement });
-  const recentEventIds = [...previous.recentEventIds, ...eventIds].slice(-rememberedEventIds);
+  const recentEventIds = [...rememberedEvents(previous), ...eventIds.map(eventKey)].slice(-rememberedEventIds);
   const eventEntries = ordered.map((event, index) => eventHistoryEntry(lead.id, event, scored[index] ?? [], model));
   return {
     ...lead,
@@ -207,7 +236,7 @@ function eventHistoryEntry(
   rules: RulePoints[],
   model: ScoringModel,
 ): HistoryEntry {
-  const url = typeof event.properties.url === "string" ? clip(event.properties.url, maxUrlInHistory) : undefined;
+  const url = typeof event.properties.url === "string" ? clipText(event.properties.url, maxUrlInHistory) : undefined;
   const points = rules.length
     ? rules.map(({ rule, points }) => `${points >= 0 ? "+" : ""}${points} ${rule}`).join(", ")
     : "no rule matched";
@@ -220,12 +249,6 @@ function eventHistoryEntry(
     // The properties stay on the stored event: a batch of large ones must not outgrow the lead's outbox.
     details: { eventId: event.id, type: event.type, ...(url ? { url } : {}), rules, configVersion: model.version },
   };
-}
-
-/** At most `max` UTF-16 units, never leaving half of a surrogate pair (an emoji, say) at the end. */
-function clip(text: string, max: number): string {
-  if (text.length <= max) return text;
-  return `${text.slice(0, max - 1).replace(/[\uD800-\uDBFF]$/u, "")}…`;
 }
 
 /**
@@ -260,7 +283,7 @@ export async function requalify(
   if (cause.kind === "rescore") history.push(rescoreEntry(lead, previous, next, now, version, model));
   return {
     ...lead,
-    qualification: { ...next, recentEventIds: previous?.recentEventIds ?? [] },
+    qualification: { ...next, recentEventIds: rememberedEvents(previous) },
     pending: { history, signals: result.signals },
     updatedAt: now,
     version,

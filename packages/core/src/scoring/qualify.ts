@@ -1,8 +1,10 @@
 import { isCompanyDomain } from "company-email-validator";
+import { z } from "zod";
 import type { ProfileField } from "../leads/fields.ts";
 import type { HistoryEntry } from "../leads/history.ts";
 import type { Lead } from "../leads/lead.ts";
-import { type Stage, transition } from "../leads/stages.ts";
+import { clipText, leadLimits } from "../leads/limits.ts";
+import { type Stage, stages, transition } from "../leads/stages.ts";
 import type { BantKey, LeadFieldName, ScoringModel } from "./config.ts";
 import { type EngagementState, engagementAt, type RulePoints } from "./engagement.ts";
 
@@ -42,17 +44,18 @@ export interface Qualification {
 }
 
 /** Published (on the `qualified` queue) when a lead turns hot or marketing-qualified. */
-export interface LeadSignal {
+export const LeadSignalSchema = z.object({
   /** Stable: a signal published again after a crash has the same id. */
-  id: string;
-  type: "lead.hot" | "lead.marketing-qualified";
-  leadId: string;
-  at: string;
-  score: Score;
-  temperature: Temperature;
-  stage: Stage;
-  configVersion: string;
-}
+  id: z.string().min(1),
+  type: z.enum(["lead.hot", "lead.marketing-qualified"]),
+  leadId: z.string().min(1),
+  at: z.iso.datetime(),
+  score: z.object({ fit: z.number(), engagement: z.number(), total: z.number() }),
+  temperature: z.enum(temperatures),
+  stage: z.enum(stages),
+  configVersion: z.string(),
+});
+export type LeadSignal = z.infer<typeof LeadSignalSchema>;
 
 export type QualifyCause =
   | { kind: "capture"; source: string; platformLeadId: string }
@@ -241,8 +244,9 @@ function evaluateBant(
     const answer = question.fields.flatMap((field) => leadFieldValues(lead, field, model))[0];
     if (answer === undefined) continue;
     const before = previous[question.key];
-    const since = before?.answer === answer ? before.since : now;
-    bant[question.key] = { answer, qualifies: question.qualifies([answer]), since };
+    const stored = clipText(answer, leadLimits.bantAnswerLength);
+    const since = before?.answer === stored ? before.since : now;
+    bant[question.key] = { answer: stored, qualifies: question.qualifies([answer]), since };
   }
   return bant;
 }
