@@ -1,5 +1,7 @@
 import type { SSTConfig } from "sst";
+import { Alarms } from "./stacks/Alarms.ts";
 import { Api } from "./stacks/Api.ts";
+import { giveSstHandlersLogGroups } from "./stacks/functions.ts";
 import { Messaging } from "./stacks/Messaging.ts";
 import { suppressSstFindings } from "./stacks/nag.ts";
 import { Schedules } from "./stacks/Schedules.ts";
@@ -21,7 +23,8 @@ export default {
       // Handlers read the marketer-owned YAML at cold start (LEADFLOW_CONFIG_DIR, default `config`).
       copyFiles: [{ from: "config", to: "config" }],
     });
-    app.stack(Storage).stack(Secrets).stack(Messaging).stack(Api).stack(Schedules);
+    app.stack(Storage).stack(Secrets).stack(Alarms).stack(Messaging).stack(Api).stack(Schedules);
+    giveSstHandlersLogGroups(app);
     suppressSstFindings(app);
   },
 } satisfies SSTConfig;

@@ -1,20 +1,33 @@
 import { type FunctionDefinition, routes } from "@leadflow/manifest";
 import { Api as HttpApi, type StackContext, use } from "sst/constructs";
+import { Alarms } from "./Alarms.ts";
 import { type FunctionResources, functionProps } from "./functions.ts";
 import { Messaging } from "./Messaging.ts";
+import { alarmOnFunctionFailures, alarmOnServerErrors } from "./monitoring.ts";
 import { suppressApiFindings, suppressFunctionFindings } from "./nag.ts";
 import { Secrets } from "./Secrets.ts";
 import { Storage } from "./Storage.ts";
+import { operationsSettings } from "./settings.ts";
 
-/** The public HTTP API (API Gateway HTTP API, payload 2.0): one function per manifest route. */
+/**
+ * The public HTTP API (API Gateway HTTP API, payload 2.0): one function per manifest route, with
+ * its alarms, an alarm on any 5xx answer, and every route throttled at API_THROTTLE_RATE /
+ * API_THROTTLE_BURST.
+ */
 export function Api({ stack }: StackContext) {
   const resources: FunctionResources = { ...use(Storage), ...use(Messaging), ...use(Secrets) };
+  const { alarmTopic } = use(Alarms);
   const definitions = Object.entries(routes) as [string, FunctionDefinition][];
 
   const api = new HttpApi(stack, "api", {
     routes: Object.fromEntries(
-      definitions.map(([routeKey, definition]) => [routeKey, { function: functionProps(definition, resources) }]),
+      definitions.map(([routeKey, definition]) => [
+        routeKey,
+        { function: functionProps(stack, routeKey, definition, resources) },
+      ]),
     ),
+    // The $default stage's default route settings: over the limit, API Gateway answers 429.
+    defaults: { throttle: operationsSettings().apiThrottle },
     // Platforms, servers and admin tools call this API, never a browser: no CORS.
     cors: false,
     // Access logs hold caller IPs: kept a month, not forever.
@@ -22,8 +35,11 @@ export function Api({ stack }: StackContext) {
   });
   for (const [routeKey, definition] of definitions) {
     const handler = api.getFunction(routeKey);
-    if (handler) suppressFunctionFindings(handler, definition, resources.table);
+    if (!handler) throw new Error(`The API has no function for route "${routeKey}"`);
+    suppressFunctionFindings(handler, definition, resources.table);
+    alarmOnFunctionFailures(stack, routeKey, handler, alarmTopic);
   }
+  alarmOnServerErrors(stack, api.cdk.httpApi, alarmTopic);
   suppressApiFindings(api);
 
   stack.addOutputs({ ApiUrl: api.url });

@@ -10,7 +10,12 @@ import {
 } from "@leadflow/manifest";
 import { tableActions } from "@leadflow/store/table";
 import { PolicyStatement } from "aws-cdk-lib/aws-iam";
-import type { Config, FunctionProps, Queue, Table } from "sst/constructs";
+import type { CfnFunction } from "aws-cdk-lib/aws-lambda";
+import { LogGroup } from "aws-cdk-lib/aws-logs";
+import { type App as CdkApp, RemovalPolicy } from "aws-cdk-lib/core";
+import type { Construct } from "constructs";
+import { type Config, type FunctionProps, type Queue, Stack, type Table } from "sst/constructs";
+import { operationsSettings } from "./settings.ts";
 
 /** A work queue and the dead-letter queue its consumer (and SQS redrive) moves failures to. */
 export interface MessageQueue {
@@ -28,11 +33,14 @@ export interface FunctionResources {
 type Permissions = NonNullable<FunctionProps["permissions"]>;
 
 /**
- * A manifest function as SST function props: handler, limits, environment (`environmentFor`,
- * the same as the local runtime), bound secrets and least-privilege grants. Neither the table nor
- * the queues are `bind`-ed: SST's binding grants `dynamodb:*` / `sqs:*`.
+ * A manifest function (`name`: its route key, consumer or schedule) as SST function props:
+ * handler, limits, environment (`environmentFor`, the same as the local runtime), bound secrets,
+ * least-privilege grants, and a log group of its own in `scope`. Neither the table nor the queues
+ * are `bind`-ed: SST's binding grants `dynamodb:*` / `sqs:*`.
  */
 export function functionProps(
+  scope: Construct,
+  name: string,
   definition: FunctionDefinition | ConsumerDefinition,
   resources: FunctionResources,
 ): FunctionProps {
@@ -43,7 +51,25 @@ export function functionProps(
     environment: { ...environmentFor(definition, locations(resources)), ...deploySettings(definition) },
     bind: (definition.secrets ?? []).map((name) => resources.secrets[name]),
     permissions: grants(definition, resources),
+    logGroup: logGroup(scope, name),
   };
+}
+
+/** A manifest name (a route key, a consumer, a schedule) in construct ids: `GET /leads/{id}` is `GET-leads-id`. */
+export function constructId(name: string): string {
+  return name.replace(/[^A-Za-z0-9]+/g, "-").replace(/^-|-$/g, "");
+}
+
+/**
+ * Created with the function rather than by Lambda on first use, so it has a retention
+ * (LOG_RETENTION_DAYS) without CDK's log-retention custom resource. CloudFormation names it: a
+ * retained group with a fixed name would block deploying the stage again after `sst remove`.
+ */
+function logGroup(scope: Construct, name: string): LogGroup {
+  return new LogGroup(scope, `${constructId(name)}-logs`, {
+    retention: operationsSettings().logRetentionDays,
+    removalPolicy: RemovalPolicy.RETAIN,
+  });
 }
 
 function grants(definition: FunctionDefinition | ConsumerDefinition, resources: FunctionResources): Permissions {
@@ -80,4 +106,13 @@ function deploySettings(definition: FunctionDefinition): Record<string, string> 
     if (value) settings[name] = value;
   }
   return settings;
+}
+
+/** SST's own custom-resource function, which it adds to every stack, gets a log group with the retention too. */
+export function giveSstHandlersLogGroups(app: CdkApp): void {
+  for (const stack of app.node.children) {
+    if (!(stack instanceof Stack)) continue;
+    const handler = stack.customResourceHandler.node.defaultChild as CfnFunction;
+    handler.loggingConfig = { logGroup: logGroup(stack, "CustomResourceHandler").logGroupName };
+  }
 }

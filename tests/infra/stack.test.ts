@@ -1,6 +1,7 @@
 import {
   type ConsumerDefinition,
   commonSettings,
+  consumedQueues,
   consumers,
   environmentFor,
   type FunctionDefinition,
@@ -20,16 +21,19 @@ import { App } from "sst/constructs";
 import { initProject } from "sst/project.js";
 import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
 import config from "../../sst.config.ts";
+import { oldestMessageLimitSeconds } from "../../stacks/monitoring.ts";
+import { DeploySettingError, operationsDefaults, operationsSettings } from "../../stacks/settings.ts";
 
 /**
- * Synthesizes the whole app offline, once, the way `sst deploy` would (but with a fake account:
+ * Synthesizes the whole app offline the way `sst deploy` would (but with a fake account:
  * `sst build` needs AWS), then checks the CloudFormation templates against the manifest and runs
- * cdk-nag's AwsSolutions pack on them.
+ * cdk-nag's AwsSolutions pack on them. Twice: with every operations setting set, and with none
+ * (their defaults).
  */
 
 const stage = "test";
 const account = "123456789012";
-const stackNames = ["Storage", "Secrets", "Messaging", "Api", "Schedules"] as const;
+const stackNames = ["Storage", "Secrets", "Alarms", "Messaging", "Api", "Schedules"] as const;
 type StackName = (typeof stackNames)[number];
 
 /** Every deploy-time setting the manifest names, set as if in the deploying shell. */
@@ -38,15 +42,36 @@ const settingNames = [
 ];
 const settingValue = (name: string) => `https://${name.toLowerCase()}.example.test`;
 
+/** How the stage is operated (stacks/settings.ts): every one set, each away from its default. */
+const operations = {
+  ALARM_EMAIL: "alarms@example.test",
+  LOG_RETENTION_DAYS: "90",
+  API_THROTTLE_RATE: "25",
+  API_THROTTLE_BURST: "50",
+} as const;
+
 let appName: string;
+/** With every setting set. */
 let templates: Record<StackName, Template>;
+/** With no operations setting set. */
+let defaultTemplates: Record<StackName, Template>;
 let nagErrors: string[];
 
 beforeAll(async () => {
   await initProject({ stage });
+  appName = config.config().name;
   for (const name of settingNames) vi.stubEnv(name, settingValue(name));
+  for (const [name, value] of Object.entries(operations)) vi.stubEnv(name, value);
+  const configured = await synthesize();
+  for (const name of Object.keys(operations)) vi.stubEnv(name, undefined);
+  const defaults = await synthesize();
+  templates = configured.templates;
+  defaultTemplates = defaults.templates;
+  nagErrors = [...configured.nagErrors, ...defaults.nagErrors];
+});
+
+async function synthesize(): Promise<{ templates: Record<StackName, Template>; nagErrors: string[] }> {
   const { name, region } = config.config();
-  appName = name;
   const app = new App({ mode: "deploy", name, stage, region, account });
   await config.stacks(app);
   Aspects.of(app).add(new AwsSolutionsChecks());
@@ -54,22 +79,42 @@ beforeAll(async () => {
   const assembly = app.synth();
 
   const byName = new Map(assembly.stacks.map((artifact) => [artifact.stackName, artifact]));
-  templates = Object.fromEntries(
+  const templates = Object.fromEntries(
     stackNames.map((stack) => {
       const artifact = byName.get(`${stage}-${name}-${stack}`);
       if (!artifact) throw new Error(`Stack ${stack} was not synthesized`);
       return [stack, Template.fromJSON(artifact.template)];
     }),
   ) as Record<StackName, Template>;
-  nagErrors = assembly.stacks
+  const nagErrors = assembly.stacks
     .flatMap((artifact) => artifact.messages)
     .filter((message) => message.level === "error")
     .map((message) => `${message.id}: ${String(message.entry.data).trim()}`);
-});
+  return { templates, nagErrors };
+}
 
 afterAll(() => {
   vi.unstubAllEnvs();
 });
+
+/** Every function the manifest defines: routes, consumers, schedules. */
+const manifestFunctions: ManifestFunction[] = [
+  ...Object.entries(routes).map(([routeKey, definition]) => ({
+    name: routeKey,
+    definition: definition as FunctionDefinition,
+    deployed: () => routeFunction(routeKey),
+  })),
+  ...Object.entries(consumers).map(([name, definition]) => ({
+    name: `consumer ${name}`,
+    definition: definition as ConsumerDefinition,
+    deployed: () => consumerFunction(name),
+  })),
+  ...Object.entries(schedules).map(([name, definition]) => ({
+    name: `schedule ${name}`,
+    definition: definition as FunctionDefinition,
+    deployed: () => scheduleFunction(name),
+  })),
+];
 
 describe("Storage", () => {
   test("one table, keyed and indexed as tableDefinition says, on demand, with point-in-time recovery", () => {
@@ -195,6 +240,37 @@ describe("Api", () => {
     });
   });
 
+  test("the $default stage throttles every route at API_THROTTLE_RATE / API_THROTTLE_BURST, or the documented defaults", () => {
+    const throttling = (stages: Record<StackName, Template>) =>
+      resourcesIn(stages, "Api", "AWS::ApiGatewayV2::Stage").map(([, stage]) => ({
+        name: stage.Properties.StageName,
+        ...stage.Properties.DefaultRouteSettings,
+      }));
+    expect(throttling(templates)).toEqual([{ name: "$default", ThrottlingRateLimit: 25, ThrottlingBurstLimit: 50 }]);
+    expect(throttling(defaultTemplates)).toEqual([
+      {
+        name: "$default",
+        ThrottlingRateLimit: operationsDefaults.API_THROTTLE_RATE,
+        ThrottlingBurstLimit: operationsDefaults.API_THROTTLE_BURST,
+      },
+    ]);
+    // Route-level settings would override the stage's default for that route.
+    expect(resources("Api", "AWS::ApiGatewayV2::Stage")[0]?.[1].Properties.RouteSettings).toBeUndefined();
+  });
+
+  test("an alarm on any 5xx answer of the API (handlers answer 500 themselves, which Lambda does not count as an error)", () => {
+    const [apiId] = resources("Api", "AWS::ApiGatewayV2::Api").map(([logicalId]) => logicalId);
+    const alarms = alarmsOn(templates, "Api", { Name: "ApiId", Value: { Ref: apiId } });
+    expect(alarms).toHaveLength(1);
+    expect(alarms[0]).toMatchObject({
+      Namespace: "AWS/ApiGateway",
+      MetricName: "5xx",
+      Statistic: "Sum",
+      ComparisonOperator: "GreaterThanThreshold",
+      Threshold: 0,
+    });
+  });
+
   test("outputs the API URL", () => {
     templates.Api.hasOutput("ApiUrl", { Value: { "Fn::GetAtt": [Match.anyValue(), "ApiEndpoint"] } });
   });
@@ -216,24 +292,6 @@ describe("Schedules", () => {
 });
 
 describe("functions", () => {
-  const manifestFunctions: ManifestFunction[] = [
-    ...Object.entries(routes).map(([routeKey, definition]) => ({
-      name: routeKey,
-      definition: definition as FunctionDefinition,
-      deployed: () => routeFunction(routeKey),
-    })),
-    ...Object.entries(consumers).map(([name, definition]) => ({
-      name: `consumer ${name}`,
-      definition: definition as ConsumerDefinition,
-      deployed: () => consumerFunction(name),
-    })),
-    ...Object.entries(schedules).map(([name, definition]) => ({
-      name: `schedule ${name}`,
-      definition: definition as FunctionDefinition,
-      deployed: () => scheduleFunction(name),
-    })),
-  ];
-
   test("one function per manifest route, consumer and schedule, besides SST's own custom-resource handler per stack", () => {
     const all = stackNames.flatMap((stack) => resources(stack, "AWS::Lambda::Function"));
     const sstOwn = all.filter(([logicalId]) => logicalId.startsWith("CustomResourceHandler"));
@@ -316,6 +374,59 @@ describe("functions", () => {
     },
   );
 
+  test.each(manifestFunctions)("$name: alarms on Errors > 0 and on Throttles > 0", ({ deployed }) => {
+    const fn = deployed();
+    const alarms = alarmsOn(templates, fn.stack, { Name: "FunctionName", Value: { Ref: fn.logicalId } });
+    expect(alarms.map((alarm) => alarm.MetricName).sort()).toEqual(["Errors", "Throttles"]);
+    for (const alarm of alarms) {
+      expect(alarm, alarm.MetricName).toMatchObject({
+        Namespace: "AWS/Lambda",
+        Statistic: "Sum",
+        ComparisonOperator: "GreaterThanThreshold",
+        Threshold: 0,
+      });
+    }
+  });
+
+  test.each(manifestFunctions)(
+    "$name: logs to a log group of its own, kept LOG_RETENTION_DAYS days and retained on removal",
+    ({ deployed }) => {
+      const fn = deployed();
+      const group = logGroupOf(templates, fn);
+      expect(group).toMatchObject({
+        Properties: { RetentionInDays: Number(operations.LOG_RETENTION_DAYS) },
+        DeletionPolicy: "Retain",
+      });
+      // CloudFormation names it: a retained group with a fixed name would block the next deploy of the stage.
+      expect(group.Properties.LogGroupName).toBeUndefined();
+      const sharing = manifestFunctions.filter((other) => {
+        const otherFn = other.deployed();
+        return otherFn.stack === fn.stack && logGroupIdOf(otherFn) === logGroupIdOf(fn);
+      });
+      expect(sharing).toHaveLength(1);
+    },
+  );
+
+  test("every function, SST's own included, keeps its logs 30 days without LOG_RETENTION_DAYS, and no log-retention custom resource is needed", () => {
+    for (const [synthesized, days] of [
+      [templates, Number(operations.LOG_RETENTION_DAYS)],
+      [defaultTemplates, operationsDefaults.LOG_RETENTION_DAYS],
+    ] as const) {
+      const functions = stackNames.flatMap((stack) =>
+        resourcesIn(synthesized, stack, "AWS::Lambda::Function").map(([logicalId, fn]) => ({
+          stack,
+          logicalId,
+          properties: fn.Properties,
+        })),
+      );
+      expect(functions).toHaveLength(manifestFunctions.length + stackNames.length);
+      for (const fn of functions) {
+        expect(logGroupOf(synthesized, fn).Properties.RetentionInDays, fn.logicalId).toBe(days);
+      }
+      for (const stack of stackNames) expect(resourcesIn(synthesized, stack, "Custom::LogRetention")).toEqual([]);
+    }
+  });
+
   test("POST /webhooks/{source} can send to the capture queue and has no DynamoDB access", () => {
     const statements = statementsOf(routeFunction("POST /webhooks/{source}"));
     expect(queuesReachedBy(statements, "sqs:SendMessage")).toEqual(["capture"]);
@@ -331,6 +442,143 @@ describe("functions", () => {
         .filter((action) => dynamodbWrites.has(action));
       expect(writes, routeKey).toEqual([]);
     }
+  });
+});
+
+describe("Alarms", () => {
+  const queueNames = Object.keys(queues) as QueueName[];
+
+  test("one SNS topic, encrypted with a rotating KMS key that CloudWatch may use", () => {
+    expect(stackNames.flatMap((stack) => resources(stack, "AWS::SNS::Topic"))).toHaveLength(1);
+    const topic = alarmTopic();
+    expect(topic.properties.TopicName).toBe(`${stage}-${appName}-alarms`);
+    const keys = resources("Alarms", "AWS::KMS::Key");
+    expect(keys).toHaveLength(1);
+    const [keyId, key] = keys[0] as [string, CfnResource];
+    expect(topic.properties.KmsMasterKeyId).toEqual({ "Fn::GetAtt": [keyId, "Arn"] });
+    expect(key.Properties.EnableKeyRotation).toBe(true);
+    expect(key.Properties.KeyPolicy.Statement).toContainEqual({
+      Effect: "Allow",
+      Principal: { Service: "cloudwatch.amazonaws.com" },
+      Action: ["kms:Decrypt", "kms:GenerateDataKey*"],
+      Resource: "*",
+    });
+  });
+
+  test("the topic takes only TLS, and only this stage's alarms may publish to it", () => {
+    const topic = alarmTopic();
+    const policies = resources("Alarms", "AWS::SNS::TopicPolicy");
+    expect(policies).toHaveLength(1);
+    const [, policy] = policies[0] as [string, CfnResource];
+    expect(policy.Properties.Topics).toEqual([{ Ref: topic.logicalId }]);
+    const statements = policy.Properties.PolicyDocument.Statement as (Statement & Record<string, unknown>)[];
+    expect(statements).toContainEqual(
+      expect.objectContaining({
+        Effect: "Deny",
+        Principal: "*",
+        Action: "sns:Publish",
+        Condition: { Bool: { "aws:SecureTransport": "false" } },
+      }),
+    );
+    const allowed = statements.filter((statement) => statement.Effect === "Allow");
+    expect(allowed).toEqual([
+      expect.objectContaining({
+        Principal: { Service: "cloudwatch.amazonaws.com" },
+        Action: "sns:Publish",
+        Resource: { Ref: topic.logicalId },
+        Condition: { ArnLike: { "aws:SourceArn": expect.anything() }, StringEquals: { "aws:SourceAccount": account } },
+      }),
+    ]);
+    const { region } = config.config();
+    expect(JSON.stringify(allowed[0]?.Condition)).toContain(`:cloudwatch:${region}:${account}:alarm:${alarmPrefix()}*`);
+  });
+
+  test("an email subscription when ALARM_EMAIL is set, none otherwise", () => {
+    const subscriptions = resources("Alarms", "AWS::SNS::Subscription");
+    expect(subscriptions).toHaveLength(1);
+    expect((subscriptions[0] as [string, CfnResource])[1].Properties).toMatchObject({
+      Protocol: "email",
+      Endpoint: operations.ALARM_EMAIL,
+      TopicArn: { Ref: alarmTopic().logicalId },
+    });
+    expect(stackNames.flatMap((stack) => resourcesIn(defaultTemplates, stack, "AWS::SNS::Subscription"))).toEqual([]);
+  });
+
+  test("one alarm per DLQ, per consumed queue, two per manifest function, and one on the API's 5xx: nothing more", () => {
+    const expected = queueNames.length + consumedQueues.length + 2 * manifestFunctions.length + 1;
+    expect(allAlarms(templates)).toHaveLength(expected);
+    expect(allAlarms(defaultTemplates)).toHaveLength(expected);
+  });
+
+  test("every alarm notifies the topic and nothing else, treats missing data as fine, and is named for the stage", () => {
+    const topicImport = { "Fn::ImportValue": exportOf(alarmTopic().logicalId) };
+    for (const { stack, logicalId, properties } of allAlarms(templates)) {
+      const where = `${stack}/${logicalId}`;
+      expect(properties.AlarmActions, where).toEqual([topicImport]);
+      expect(properties.OKActions, where).toBeUndefined();
+      expect(properties.InsufficientDataActions, where).toBeUndefined();
+      expect(properties, where).toMatchObject({ TreatMissingData: "notBreaching", EvaluationPeriods: 1 });
+      // The topic policy lets only alarms named so publish.
+      expect(properties.AlarmName.startsWith(alarmPrefix()), where).toBe(true);
+    }
+  });
+
+  test.each(queueNames)("queue %s: its DLQ alarms on a single visible message", (name) => {
+    const deadLetter = queueResource(`${name}-dlq`);
+    const alarms = alarmsOn(templates, "Messaging", {
+      Name: "QueueName",
+      Value: { "Fn::GetAtt": [deadLetter.logicalId, "QueueName"] },
+    });
+    expect(alarms).toHaveLength(1);
+    expect(alarms[0]).toMatchObject({
+      Namespace: "AWS/SQS",
+      MetricName: "ApproximateNumberOfMessagesVisible",
+      Statistic: "Maximum",
+      ComparisonOperator: "GreaterThanOrEqualToThreshold",
+      Threshold: 1,
+    });
+  });
+
+  test("the queues a consumer reads (capture, events) alarm when their oldest message is over 15 minutes old; the others do not", () => {
+    const watched = queueNames.filter((name) => {
+      const alarms = alarmsOn(templates, "Messaging", {
+        Name: "QueueName",
+        Value: { "Fn::GetAtt": [queueResource(name).logicalId, "QueueName"] },
+      });
+      if (alarms.length === 0) return false;
+      expect(alarms, name).toHaveLength(1);
+      expect(alarms[0], name).toMatchObject({
+        Namespace: "AWS/SQS",
+        MetricName: "ApproximateAgeOfOldestMessage",
+        Statistic: "Maximum",
+        ComparisonOperator: "GreaterThanThreshold",
+        Threshold: 900,
+      });
+      return true;
+    });
+    expect(oldestMessageLimitSeconds).toBe(15 * 60);
+    expect(watched.sort()).toEqual([...consumedQueues].sort());
+    expect(watched).toEqual(expect.arrayContaining(["capture", "events"]));
+  });
+});
+
+describe("deploy-time settings", () => {
+  test("an unusable setting stops the deploy with a DeploySettingError that names it, never echoing its value", () => {
+    const attempt = () =>
+      operationsSettings({ ALARM_EMAIL: "ops-at-example", LOG_RETENTION_DAYS: "31", API_THROTTLE_BURST: "0" });
+    expect(attempt).toThrow(DeploySettingError);
+    expect(attempt).toThrow(/ALARM_EMAIL.*LOG_RETENTION_DAYS.*API_THROTTLE_BURST/);
+    expect(attempt).not.toThrow(/ops-at-example/);
+  });
+
+  test("unset or empty settings take their defaults", () => {
+    const defaults = {
+      alarmEmail: undefined,
+      logRetentionDays: operationsDefaults.LOG_RETENTION_DAYS,
+      apiThrottle: { rate: operationsDefaults.API_THROTTLE_RATE, burst: operationsDefaults.API_THROTTLE_BURST },
+    };
+    expect(operationsSettings({})).toEqual(defaults);
+    expect(operationsSettings({ ALARM_EMAIL: "", LOG_RETENTION_DAYS: "", API_THROTTLE_RATE: "" })).toEqual(defaults);
   });
 });
 
@@ -397,7 +645,74 @@ function settingsOf(definition: FunctionDefinition): readonly string[] {
 }
 
 function resources(stack: StackName, type: string): [string, CfnResource][] {
-  return Object.entries(templates[stack].findResources(type)) as [string, CfnResource][];
+  return resourcesIn(templates, stack, type);
+}
+
+function resourcesIn(
+  synthesized: Record<StackName, Template>,
+  stack: StackName,
+  type: string,
+): [string, CfnResource][] {
+  return Object.entries(synthesized[stack].findResources(type)) as [string, CfnResource][];
+}
+
+/** What every alarm name starts with: `<stage>-<app>-`. */
+function alarmPrefix(): string {
+  return `${stage}-${appName}-`;
+}
+
+function alarmTopic(): { logicalId: string; properties: Record<string, unknown> } {
+  const [topic] = resources("Alarms", "AWS::SNS::Topic");
+  if (!topic) throw new Error("No alarm topic");
+  return { logicalId: topic[0], properties: topic[1].Properties };
+}
+
+/** The name under which the Alarms stack exports a resource's Ref to the other stacks. */
+function exportOf(logicalId: string): string {
+  const outputs = Object.values(templates.Alarms.toJSON().Outputs) as { Value: unknown; Export?: { Name: string } }[];
+  const exported = outputs.find(
+    (output) => output.Export && JSON.stringify(output.Value) === JSON.stringify({ Ref: logicalId }),
+  );
+  if (!exported?.Export) throw new Error(`${logicalId} is not exported`);
+  return exported.Export.Name;
+}
+
+function allAlarms(
+  synthesized: Record<StackName, Template>,
+): { stack: StackName; logicalId: string; properties: CfnResource["Properties"] }[] {
+  return stackNames.flatMap((stack) =>
+    resourcesIn(synthesized, stack, "AWS::CloudWatch::Alarm").map(([logicalId, alarm]) => ({
+      stack,
+      logicalId,
+      properties: alarm.Properties,
+    })),
+  );
+}
+
+/** The properties of the alarms of a stack on a metric with this one dimension. */
+function alarmsOn(
+  synthesized: Record<StackName, Template>,
+  stack: StackName,
+  dimension: unknown,
+): CfnResource["Properties"][] {
+  return resourcesIn(synthesized, stack, "AWS::CloudWatch::Alarm")
+    .map(([, alarm]) => alarm.Properties)
+    .filter((alarm) => JSON.stringify(alarm.Dimensions) === JSON.stringify([dimension]));
+}
+
+function logGroupIdOf(fn: DeployedFunction): string {
+  const logGroupId = fn.properties.LoggingConfig?.LogGroup?.Ref;
+  if (typeof logGroupId !== "string") throw new Error(`${fn.logicalId} has no log group of its own`);
+  return logGroupId;
+}
+
+function logGroupOf(
+  synthesized: Record<StackName, Template>,
+  fn: DeployedFunction,
+): CfnResource & { DeletionPolicy?: string } {
+  const group = synthesized[fn.stack].toJSON().Resources[logGroupIdOf(fn)];
+  expect(group?.Type, fn.logicalId).toBe("AWS::Logs::LogGroup");
+  return group;
 }
 
 function sortBy<T extends Record<string, unknown>>(items: T[], key: keyof T): T[] {
