@@ -23,7 +23,7 @@ import { Storage } from "./Storage.ts";
  */
 export function Messaging({ stack }: StackContext) {
   const { table } = use(Storage);
-  const { secrets } = use(Secrets);
+  const { secrets, sourceSecrets } = use(Secrets);
   const { alarmTopic } = use(Alarms);
 
   const messageQueues = {} as Record<QueueName, MessageQueue>;
@@ -34,7 +34,7 @@ export function Messaging({ stack }: StackContext) {
   // The other queues have no consumer in this release: their messages wait by design.
   for (const name of consumedQueues) alarmOnOldestMessage(stack, name, messageQueues[name], alarmTopic);
 
-  const resources: FunctionResources = { table, queues: messageQueues, secrets };
+  const resources: FunctionResources = { table, queues: messageQueues, secrets, sourceSecrets };
   for (const [name, definition] of Object.entries(consumers) as [string, ConsumerDefinition][]) {
     const consumer = new LambdaFunction(stack, name, functionProps(stack, name, definition, resources));
     messageQueues[definition.queue].queue.addConsumer(stack, {

@@ -28,6 +28,8 @@ export interface FunctionResources {
   table: Table;
   queues: Record<QueueName, MessageQueue>;
   secrets: Record<SecretName, Config.Secret>;
+  /** The signing secrets form sources name (config/sources.yaml). */
+  sourceSecrets: Config.Secret[];
 }
 
 type Permissions = NonNullable<FunctionProps["permissions"]>;
@@ -49,7 +51,10 @@ export function functionProps(
     timeout: definition.timeoutSeconds ?? functionDefaults.timeoutSeconds,
     memorySize: definition.memoryMB ?? functionDefaults.memoryMB,
     environment: { ...environmentFor(definition, locations(resources)), ...deploySettings(definition) },
-    bind: (definition.secrets ?? []).map((name) => resources.secrets[name]),
+    bind: [
+      ...(definition.secrets ?? []).map((name) => resources.secrets[name]),
+      ...(definition.sourceSecrets ? resources.sourceSecrets : []),
+    ],
     permissions: grants(definition, resources),
     logGroup: logGroup(scope, name),
   };

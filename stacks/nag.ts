@@ -17,15 +17,16 @@ const routeAuthorization: Record<RouteKey, string> = {
   "GET /health": "Public liveness probe: answers a constant and reads nothing.",
   "POST /webhooks/{source}":
     "Called by forms and ad platforms, which cannot sign AWS requests: the handler verifies each source's " +
-    "signature or key (FORM_SIGNING_SECRET, META_APP_SECRET, GOOGLE_ADS_WEBHOOK_KEY) and answers 401 otherwise.",
+    "signature or key (FORM_SIGNING_SECRET or the source's own signing secret, META_APP_SECRET, " +
+    "GOOGLE_ADS_WEBHOOK_KEY) and answers 401 otherwise.",
   "GET /webhooks/{source}":
     "Meta's subscription handshake: the handler echoes hub.challenge only when hub.verify_token matches META_VERIFY_TOKEN.",
   "GET /leads": "Admin route: the handler requires the x-api-key header to match ADMIN_API_KEY (constant-time) first.",
   "GET /leads/{id}":
     "Admin route: the handler requires the x-api-key header to match ADMIN_API_KEY (constant-time) first.",
   "POST /leads/{id}/events":
-    "Called by site tracking and the CRM with the admin key: the handler requires the x-api-key header to match " +
-    "ADMIN_API_KEY (constant-time) first.",
+    "Called by site tracking and the CRM: the handler requires the x-api-key header to match EVENTS_API_KEY (a " +
+    "write-only key) or ADMIN_API_KEY (constant-time) first.",
 };
 
 /** A manifest function: its role and policy as built by `functionProps`. */

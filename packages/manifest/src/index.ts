@@ -79,6 +79,8 @@ export interface FunctionDefinition {
   table?: "read" | "readwrite";
   sendsTo?: readonly QueueName[];
   secrets?: readonly SecretName[];
+  /** Also the signing secrets form sources name in config/sources.yaml (`signingSecret`). */
+  sourceSecrets?: boolean;
   /** Plain settings read from the environment (see docs/configuration.md). */
   settings?: readonly string[];
   timeoutSeconds?: number;
@@ -101,6 +103,7 @@ export const routes = {
     handler: "functions/webhooks/capture.handler",
     sendsTo: ["capture"],
     secrets: ["FORM_SIGNING_SECRET", "META_APP_SECRET", "GOOGLE_ADS_WEBHOOK_KEY"],
+    sourceSecrets: true,
   },
   "GET /webhooks/{source}": { handler: "functions/webhooks/handshake.handler", secrets: ["META_VERIFY_TOKEN"] },
   "GET /leads": { handler: "functions/leads/find.handler", table: "read", secrets: ["ADMIN_API_KEY"] },
