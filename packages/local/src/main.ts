@@ -71,6 +71,7 @@ ${Object.keys(routes)
   Config      ${configDir ?? "config/"} (edits apply to the next request; mistakes keep the previous config)
   Data        ${values.data ? `kept in ${values.data}` : "in memory (use --data DIR to keep it)"}${values.fast ? "\n  Mode        fast retries" : ""}
   Admin key   ${usingDevelopmentKey ? `${developmentSecrets.ADMIN_API_KEY} (development default; set ADMIN_API_KEY to change)` : "from ADMIN_API_KEY"}
+  Events key  ${process.env.EVENTS_API_KEY ? "from EVENTS_API_KEY" : `${developmentSecrets.EVENTS_API_KEY} (write-only: POST /leads/{id}/events)`}
 
 Press Ctrl-C to stop.
 `);
