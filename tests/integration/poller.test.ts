@@ -1,4 +1,4 @@
-import { SendMessageCommand } from "@aws-sdk/client-sqs";
+import { SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { sqsClient, startPoller } from "@leadflow/local";
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { describe, expect, inject, it } from "vitest";
@@ -18,9 +18,14 @@ async function queueWithDeadLetters(maxReceiveCount: number) {
 }
 
 /** The poller as the worker runs it (one batch at a time), on a test queue. */
-function pollWith(queue: TestQueue, handler: (event: SQSEvent) => Promise<SQSBatchResponse>, timeoutSeconds = 10) {
+function pollWith(
+  queue: TestQueue,
+  handler: (event: SQSEvent) => Promise<SQSBatchResponse>,
+  timeoutSeconds = 10,
+  client: SQSClient = sqs,
+) {
   return startPoller({
-    client: sqs,
+    client,
     queueUrl: queue.url,
     queueArn: queue.arn,
     functionName: "test",
@@ -33,6 +38,23 @@ function pollWith(queue: TestQueue, handler: (event: SQSEvent) => Promise<SQSBat
 
 async function send(queueUrl: string, bodies: string[]) {
   for (const body of bodies) await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body }));
+}
+
+/** A client of its own for the poller, and a promise that settles once it has sent a ReceiveMessage. */
+function clientWatchingReceives() {
+  const client = sqsClient(inject("emulators").sqs);
+  let receiving: () => void = () => undefined;
+  const received = new Promise<void>((resolve) => {
+    receiving = resolve;
+  });
+  client.middlewareStack.add(
+    (next, context) => (args) => {
+      if (context.commandName === "ReceiveMessageCommand") receiving();
+      return next(args);
+    },
+    { step: "initialize" },
+  );
+  return { client, receiving: received };
 }
 
 describe("the local SQS event source", () => {
@@ -101,5 +123,32 @@ describe("the local SQS event source", () => {
     await waitFor(async () => (await queueCounts(sqs, deadLetters)).visible === 1, 15_000, "the DLQ");
     await poller.stop();
     expect(invocations).toBe(2);
+  });
+
+  it("on stop, lets a receive under way return and finishes its batch: nothing it took stays invisible", async () => {
+    // The queues' visibility timeout: a message taken and then dropped would be gone for 2 minutes.
+    const queue = await freshQueue(sqs, { VisibilityTimeout: "120" });
+    const { client, receiving } = clientWatchingReceives();
+    const handled: string[] = [];
+    const poller = pollWith(
+      queue,
+      async (event: SQSEvent) => {
+        handled.push(...event.Records.map((record) => record.body));
+        return { batchItemFailures: [] };
+      },
+      10,
+      client,
+    );
+    await receiving;
+    // Lets the emulator take the long poll in before the stop.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+
+    const stopped = poller.stop();
+    await send(queue.url, ["a", "b", "c"]);
+    await stopped;
+
+    const receivableAgain = (await receiveAsEvent(sqs, queue, 3, 1)).Records.map((record) => record.body);
+    expect([...handled, ...receivableAgain].sort()).toEqual(["a", "b", "c"]);
+    expect(await queueCounts(sqs, queue)).toEqual({ visible: 0, inFlight: receivableAgain.length });
   });
 });

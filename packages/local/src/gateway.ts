@@ -30,15 +30,22 @@ export type LocalTool = (request: IncomingMessage, response: ServerResponse, pat
 /**
  * API Gateway (HTTP API, payload format 2.0) on one machine: each request becomes the event
  * AWS would send, for the very handler AWS would run. It listens first and serves routes once
- * they are loaded, so the handlers' environment can name its URL.
+ * they are loaded, so the handlers' environment can name its URL. Routes and local tools alike
+ * answer only requests whose `Host` names this machine (see `localHosts`).
  */
 export async function startGateway(port: number, activity?: ReturnType<typeof requestActivity>, host = "127.0.0.1") {
   let routes: CompiledRoute[] | undefined;
   const tools = new Map<string, LocalTool>();
   const answering = new Set<ServerResponse>();
   let closing = false;
+  let ownHosts: ReadonlySet<string> = new Set();
 
   async function dispatch(request: IncomingMessage, response: ServerResponse) {
+    if (!ownHosts.has(request.headers.host?.toLowerCase() ?? "")) {
+      // The body is never read: the connection closes with the answer.
+      response.shouldKeepAlive = false;
+      return send(response, errorResult(403, "forbidden", "This server answers only requests for localhost"));
+    }
     if (closing) return send(response, errorResult(503, "stopping", "leadflow is stopping"));
     const path = new URL(request.url ?? "/", "http://localhost").pathname;
     for (const [prefix, tool] of tools)
@@ -62,6 +69,7 @@ export async function startGateway(port: number, activity?: ReturnType<typeof re
   server.keepAliveTimeout = 30_000;
   await new Promise<void>((resolve, reject) => server.once("error", reject).listen(port, host, resolve));
   const address = server.address() as AddressInfo;
+  ownHosts = localHosts(address.port);
 
   return {
     port: address.port,
@@ -90,6 +98,16 @@ export async function startGateway(port: number, activity?: ReturnType<typeof re
         server.closeIdleConnections();
       }),
   };
+}
+
+/**
+ * The `Host` values this gateway answers: a loopback name with its own port, or without one
+ * only on port 80, where HTTP leaves it out. Anything else is another site's page reaching in
+ * (a form post, or a DNS-rebinding name that resolves to 127.0.0.1), and gets 403.
+ */
+export function localHosts(port: number): ReadonlySet<string> {
+  const names = ["localhost", "127.0.0.1", "[::1]"];
+  return new Set([...names.map((name) => `${name}:${port}`), ...(port === 80 ? names : [])]);
 }
 
 async function handle(routes: readonly CompiledRoute[], request: IncomingMessage, response: ServerResponse) {

@@ -24,23 +24,60 @@ export interface PollerOptions {
  * their visibility timeout (and to the DLQ after maxReceiveCount, which the emulator applies).
  */
 export function startPoller(options: PollerOptions) {
-  const stopping = new AbortController();
-  const loops = Array.from({ length: options.concurrency }, () => pollUntilStopped(options, stopping.signal));
+  const stop = stopRequest();
+  const loops = Array.from({ length: options.concurrency }, () => pollUntilStopped(options, stop));
   return {
-    /** Stops receiving, then waits for the batches under way. */
+    /**
+     * Stops receiving: each receive under way is let return (never aborted, as the emulator may
+     * already have taken messages for it) and its batch is finished like any other.
+     */
     async stop(): Promise<void> {
-      stopping.abort();
+      stop.request();
       await Promise.allSettled(loops);
     },
   };
 }
 
+/**
+ * A receive waits at most this long for messages. Shorter than SQS's 20 s because a stop waits
+ * for the receives under way (see `stop`), and Ctrl-C should take a moment, not 20 s.
+ */
+const localWaitSeconds = 2;
+
 /** Between two turns that found this poller's queue empty while the API was busy. */
 const emptyTurnPauseMs = 250;
+/** After a receive or delete failed. */
+const errorPauseMs = 1000;
 
-async function pollUntilStopped(options: PollerOptions, signal: AbortSignal): Promise<void> {
-  while (!signal.aborted) {
+type StopRequest = ReturnType<typeof stopRequest>;
+
+function stopRequest() {
+  let requested = false;
+  let wake: () => void = () => undefined;
+  const whenRequested = new Promise<void>((resolve) => {
+    wake = resolve;
+  });
+  return {
+    get requested(): boolean {
+      return requested;
+    },
+    request(): void {
+      requested = true;
+      wake();
+    },
+    /** Waits `ms`, or less if a stop is requested meanwhile. */
+    async pause(ms: number): Promise<void> {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([new Promise((resolve) => (timer = setTimeout(resolve, ms))), whenRequested]);
+      clearTimeout(timer);
+    },
+  };
+}
+
+async function pollUntilStopped(options: PollerOptions, stop: StopRequest): Promise<void> {
+  while (!stop.requested) {
     let leave = await options.gate?.enter();
+    if (stop.requested) return leave?.(0);
     // While the API is busy a turn blocks every other poller, so it must not long-poll; once
     // the API is idle there is no turn to keep.
     const taking = options.gate?.busy === true;
@@ -51,28 +88,23 @@ async function pollUntilStopped(options: PollerOptions, signal: AbortSignal): Pr
     let workedMs = 0;
     let empty = false;
     try {
-      const messages = await receive(options, signal, taking ? 0 : 20);
+      const messages = await receive(options, taking ? 0 : localWaitSeconds);
       empty = messages.length === 0;
       const started = Date.now();
       if (!empty) await deliver(options, messages);
       workedMs = Date.now() - started;
     } catch (error) {
-      if (signal.aborted) return;
       // What was not deleted comes back after its visibility timeout; the loop goes on.
       console.error(`poller ${options.functionName}:`, (error as Error).message);
-      await new Promise((resolve) => setTimeout(resolve, 1000));
+      await stop.pause(errorPauseMs);
     } finally {
       leave?.(workedMs);
     }
-    if (taking && empty) await new Promise((resolve) => setTimeout(resolve, emptyTurnPauseMs));
+    if (taking && empty) await stop.pause(emptyTurnPauseMs);
   }
 }
 
-async function receive(
-  { client, queueUrl, batchSize }: PollerOptions,
-  signal: AbortSignal,
-  waitSeconds: number,
-): Promise<Message[]> {
+async function receive({ client, queueUrl, batchSize }: PollerOptions, waitSeconds: number): Promise<Message[]> {
   const received = await client.send(
     new ReceiveMessageCommand({
       QueueUrl: queueUrl,
@@ -81,7 +113,6 @@ async function receive(
       MessageSystemAttributeNames: ["All"],
       MessageAttributeNames: ["All"],
     }),
-    { abortSignal: signal },
   );
   return received.Messages ?? [];
 }
