@@ -2,7 +2,7 @@ import { maxJsonDepth, nestingDepth, parseJsonText, ValidationError } from "@lea
 import { ConfigurationError, loadSecrets, logger, queueConsumer, secretList } from "@leadflow/lambda";
 import { developmentSecrets } from "@leadflow/manifest";
 import type { Context, SQSEvent, SQSRecord } from "aws-lambda";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { z } from "zod";
 
 afterEach(() => {
@@ -29,9 +29,13 @@ async function loggedDuring(action: () => Promise<unknown>): Promise<string> {
 }
 
 describe("secrets at a cold start", () => {
+  // As on Lambda, whatever the environment the tests run in (the e2e stack marks itself local).
+  beforeEach(() => {
+    vi.stubEnv("LEADFLOW_RUNTIME", "");
+  });
+
   it("refuses a public development value outside npm start, with a clear log line naming the secret", async () => {
     vi.stubEnv("ADMIN_API_KEY", developmentSecrets.ADMIN_API_KEY);
-    vi.stubEnv("LEADFLOW_RUNTIME", "");
     const output = await loggedDuring(() => loadSecrets(["ADMIN_API_KEY"]));
     await expect(loadSecrets(["ADMIN_API_KEY"])).rejects.toBeInstanceOf(ConfigurationError);
     expect(output).toMatch(/Refusing to start: Secret ADMIN_API_KEY holds the public development value/);
