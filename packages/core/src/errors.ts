@@ -11,7 +11,8 @@ export type ErrorCode =
   | "validation_failed"
   | "payload_too_large"
   | "unsupported_media_type"
-  | "invalid_transition";
+  | "invalid_transition"
+  | "gone";
 
 export abstract class LeadflowError extends Error {
   abstract readonly code: ErrorCode;

@@ -28,6 +28,7 @@ const statusByCode: Readonly<Record<ErrorCode, number>> = {
   unsupported_media_type: 415,
   validation_failed: 422,
   invalid_transition: 409,
+  gone: 410,
 };
 
 export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): HttpResult {

@@ -7,7 +7,13 @@ export type HistoryType =
   | "score.changed"
   | "temperature.changed"
   | "stage.changed"
-  | "lead.rescored";
+  | "lead.rescored"
+  | "alert.sent"
+  | "alert.reminded"
+  | "alert.accepted"
+  | "alert.declined"
+  | "alert.timed-out"
+  | "alert.escalated";
 
 /** One line of a lead's history: what happened, when, and why. Newest first when read. */
 export interface HistoryEntry {

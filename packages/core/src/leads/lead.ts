@@ -78,6 +78,9 @@ export interface Lead extends LeadProfile {
   sourceCount?: number;
   createdAt: string;
   updatedAt: string;
+  /** The rep (or manager) who accepted the lead from a speed-to-lead alert, and since when. */
+  owner?: string;
+  ownerSince?: string;
   /** Score, temperature and stage; absent until the lead is first scored. */
   qualification?: Qualification;
   /** Written with the lead, then carried out: see `flushPending`. */
