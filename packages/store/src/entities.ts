@@ -6,7 +6,7 @@ import { tableDefinition } from "./table.ts";
 
 const service = "leadflow";
 const { partitionKey: pk, sortKey: sk } = tableDefinition;
-const { gsi1 } = tableDefinition.globalIndexes;
+const { gsi1, gsi2 } = tableDefinition.globalIndexes;
 /** Platform ids and emails are compared exactly as stored. */
 const casing = "none";
 
@@ -42,6 +42,9 @@ export function createEntities(client: DynamoDBClient, table: string) {
         pending: { type: "any" },
         temperature: text,
         stage: text,
+        /** Who accepted the lead from a speed-to-lead alert, and when. */
+        owner: text,
+        ownerSince: text,
         /** When the temperature drops next if nothing happens: the cooling index's sort key. */
         coolsAt: text,
         coolingShard: text,
@@ -60,6 +63,13 @@ export function createEntities(client: DynamoDBClient, table: string) {
           condition: (attributes) => attributes.coolsAt !== undefined,
           pk: { field: gsi1.partitionKey, composite: ["coolingShard"], casing },
           sk: { field: gsi1.sortKey, composite: ["coolsAt"], casing },
+        },
+        /** Sparse: a rep's leads, by stage, then since when the rep owns them. */
+        byOwner: {
+          index: "gsi2",
+          condition: (attributes) => attributes.owner !== undefined,
+          pk: { field: gsi2.partitionKey, composite: ["owner"], casing },
+          sk: { field: gsi2.sortKey, composite: ["stage", "ownerSince"], casing },
         },
       },
     },

@@ -1,3 +1,4 @@
 export { createEntities, type Entities } from "./entities.ts";
 export { createLeadStore, type LeadStore, LeadTooLargeError } from "./leads.ts";
+export { createRoutingStore, type RoutingStore } from "./routing.ts";
 export { createTableInput, tableDefinition } from "./table.ts";

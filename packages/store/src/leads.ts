@@ -181,6 +181,13 @@ export function createLeadStore({ client, tableName, now = () => new Date().toIS
       }
     },
 
+    /** Ids of the leads a rep owns, by stage (all stages when none is given), oldest ownership first. */
+    async leadsOwnedBy(owner: string, stage?: string): Promise<string[]> {
+      const query = lead.query.byOwner(stage ? { owner, stage } : { owner });
+      const { data } = await query.go({ pages: "all", attributes: ["leadId"] });
+      return data.map((item) => item.leadId);
+    },
+
     /** Every lead id, a page at a time (a Scan): for admin tools such as rescore, never a request. */
     async scanLeadIds(cursor: string | null, pageSize = 100) {
       const page = await lead.scan.go({ cursor, limit: pageSize, attributes: ["leadId"] });
@@ -210,11 +217,11 @@ function toLeadItem(next: Lead) {
     custom: JSON.stringify(custom),
     leadId: id,
     ...(pending ? { pending } : {}),
+    stage: qualification?.stage ?? "new",
     ...(qualification
       ? {
           qualification,
           temperature: qualification.temperature,
-          stage: qualification.stage,
           ...(qualification.coolsAt ? { coolsAt: qualification.coolsAt, coolingShard: coolingShardOf(id) } : {}),
         }
       : {}),
