@@ -75,6 +75,9 @@ describe.each(engines)("speed-to-lead in the table, on $name", ({ endpoint }) =>
     expect(await routing.saveEscalation(next, 1)).toBe(true);
     expect(await routing.saveEscalation({ ...next, version: 3 }, 1)).toBe(false);
     expect(await routing.getEscalation(leadId)).toEqual(next);
+    expect((await routing.runningEscalations()).map((running) => running.leadId)).toContain(leadId);
+    expect(await routing.saveEscalation({ ...next, status: "done", outcome: "accepted", version: 3 }, 2)).toBe(true);
+    expect((await routing.runningEscalations()).map((running) => running.leadId)).not.toContain(leadId);
   });
 
   it("moves an alert from one status to the next once, keeps the task token, and lists what is pending", async () => {

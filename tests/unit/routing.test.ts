@@ -7,6 +7,7 @@ import {
   awaitAnswer,
   ConfigError,
   claimEscalation,
+  type Escalation,
   expire,
   type Lead,
   nextRecipient,
@@ -14,6 +15,7 @@ import {
   percentile,
   type RoutingModel,
   remind,
+  resumeStep,
   speedToLeadReport,
   type Team,
   unavailability,
@@ -372,6 +374,22 @@ describe("an escalation", () => {
     await answerAlert(deps, token, "decline");
     await awaitAnswer(deps, { token, taskToken: "task-1" });
     expect(outbox.answered).toEqual([{ taskToken: "task-1", output: { action: "decline" } }]);
+  });
+
+  it("picks up where a lost execution was: waiting on the pending alert, or alerting the next tier", async () => {
+    const { deps, claim, routingStore, advance } = await setUp();
+    await claim({ id: "e1" });
+    const first = (await alertNext(deps, { leadId: "lead-1", escalationId: "esc-1", tier: 1 })) as { token: string };
+    advance(60);
+    const escalation = () => routingStore.escalations.get("lead-1") as Escalation;
+    expect(await resumeStep(deps, escalation())).toMatchObject({
+      token: first.token,
+      tier: 1,
+      firstWaitSeconds: 90,
+      secondWaitSeconds: 150,
+    });
+    await expire(deps, first);
+    expect(await resumeStep(deps, escalation())).toMatchObject({ tier: 2, firstWaitSeconds: 150 });
   });
 
   it("refuses an answer after the deadline even before the workflow times the alert out", async () => {

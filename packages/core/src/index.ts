@@ -15,6 +15,7 @@ export * from "./records.ts";
 export * from "./routing/alerts.ts";
 export * from "./routing/config.ts";
 export * from "./routing/escalation.ts";
+export * from "./routing/pages.ts";
 export * from "./routing/report.ts";
 export * from "./routing/select.ts";
 export * from "./scoring/conditions.ts";

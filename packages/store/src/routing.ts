@@ -32,9 +32,17 @@ export function createRoutingEntities(client: DynamoDBClient, table: string) {
         current: { type: "any" },
         outcome: text,
         version: { type: "number", required: true },
+        /** Set only while running: its key in the index a restart resumes from. */
+        runningShard: text,
       },
       indexes: {
         byLead: { pk: { field: pk, composite: ["leadId"], casing }, sk: { field: sk, composite: [], casing } },
+        running: {
+          index: "gsi1",
+          condition: (attributes) => attributes.runningShard !== undefined,
+          pk: { field: gsi1.partitionKey, composite: ["runningShard"], casing },
+          sk: { field: gsi1.sortKey, composite: [], casing },
+        },
       },
     },
     options,
@@ -166,11 +174,12 @@ export function createRoutingStore({ client, tableName }: { client: DynamoDBClie
 
     async getEscalation(leadId) {
       const { data } = await escalation.get({ leadId }).go({ consistent: true });
-      return data ? (data as Escalation) : undefined;
+      return data ? toEscalation(data) : undefined;
     },
 
     async saveEscalation(next, expectedVersion) {
-      const item = withoutUndefined(next);
+      const running = next.status === "running" ? { runningShard: String(shardOf(next.leadId)) } : {};
+      const item = withoutUndefined({ ...next, ...running });
       const result =
         expectedVersion === undefined
           ? await escalation.create(item).go(quietly)
@@ -219,7 +228,17 @@ export function createRoutingStore({ client, tableName }: { client: DynamoDBClie
   return {
     ...store,
 
-    /** Alerts held or waiting, soonest deadline first: what a restart resumes. */
+    /** Escalations still running: what a restart of npm start resumes. */
+    async runningEscalations(): Promise<Escalation[]> {
+      const shards = await Promise.all(
+        Array.from({ length: pendingShards }, (_, shard) =>
+          escalation.query.running({ runningShard: String(shard) }).go({ pages: "all" }),
+        ),
+      );
+      return shards.flatMap(({ data }) => data.map(toEscalation));
+    },
+
+    /** Alerts held or waiting, soonest deadline first. */
     async pendingAlerts(): Promise<Alert[]> {
       const shards = await Promise.all(
         Array.from({ length: pendingShards }, (_, shard) =>
@@ -254,6 +273,11 @@ function toAlertItem(value: Alert) {
     sentMonth: value.sentAt.slice(0, 7),
     ...(pending ? { pendingShard: String(shardOf(value.token)), pendingDeadline: value.deadline } : {}),
   });
+}
+
+function toEscalation(item: Record<string, unknown>): Escalation {
+  const { runningShard: _shard, ...fields } = item;
+  return fields as unknown as Escalation;
 }
 
 function toAlert(item: Record<string, unknown>): Alert {

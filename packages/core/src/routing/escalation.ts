@@ -164,17 +164,41 @@ export async function alertNext(
     if (!current) return alertNext(deps, input);
   }
   await announce(deps, lead, team, current);
+  return stepOf(deps, team, current);
+}
+
+/** Where the workflow stands with a pending alert: how long it still waits, held or not. */
+function stepOf(deps: SpeedToLeadDependencies, team: Team, alert: Alert): AlertStep {
   const remaining = Math.max(
     0,
-    Date.parse(current.deadline) - Math.max(Date.parse(current.startsAt), deps.now().getTime()),
+    Date.parse(alert.deadline) - Math.max(Date.parse(alert.startsAt), deps.now().getTime()),
   );
   return {
     done: false,
-    token: current.token,
-    tier: current.tier,
+    token: alert.token,
+    tier: alert.tier,
     ...waits(team, remaining / 1000, deps.timeScale),
-    ...(current.status === "held" ? { holdUntil: current.startsAt } : {}),
+    ...(alert.status === "held" ? { holdUntil: alert.startsAt } : {}),
   };
+}
+
+/**
+ * Where a running escalation's workflow should pick up after its execution was lost (npm start
+ * keeps executions in memory): waiting on its pending alert, or alerting the next tier. Undefined
+ * when there is nothing left to do.
+ */
+export async function resumeStep(
+  deps: SpeedToLeadDependencies,
+  escalation: Escalation,
+): Promise<AlertStep | undefined> {
+  const current = escalation.current && (await deps.store.getAlert(escalation.current.token));
+  if (current && (current.status === "held" || current.status === "waiting")) {
+    return stepOf(deps, teamOf(deps, current), current);
+  }
+  if (current?.status === "accepted") return undefined;
+  const tier = (escalation.current?.tier ?? 0) + 1;
+  const step = await alertNext(deps, { leadId: escalation.leadId, escalationId: escalation.escalationId, tier });
+  return step.done ? undefined : step;
 }
 
 async function createAlert(
