@@ -132,7 +132,8 @@ export function planHandshake(spec: HandshakeSpec, _tag: CaseTag, secrets: FuzzS
     route: "GET /webhooks/{source}",
     what,
     call,
-    expected: repeated ? either(expected.accepted, [...expected.refused, 403, 422]) : expected,
+    // How a repeated parameter reads (joined, first, last) is not in the contract.
+    expected: repeated ? either([200], [...expected.refused, 403, 422]) : expected,
     ...(repeated ? {} : { checkBody }),
   };
   return { requests: [request] };
@@ -219,7 +220,8 @@ export function planGetLead(spec: GetLeadSpec, _tag: CaseTag, secrets: FuzzSecre
   const expected = (context: SendContext): Expected => {
     if (spec.target === "anchor") return withKey(spec.key, mustAccept(200));
     if (malformedEncoding(spec.id)) return mustRefuse(400);
-    if (spec.id.raw && spec.id.text.includes("..")) return either([200], [400, 401, 404, 422]);
+    // A dot segment, even percent-encoded, is resolved away by the URL parser: another path.
+    if (spec.id.raw && /\.\.|%2e/i.test(spec.id.text)) return either([200], [400, 401, 404, 422]);
     const id = spec.id.raw ? decodeURIComponent(spec.id.text) : spec.id.text;
     if (context.anchors.includes(id)) return withKey(spec.key, mustAccept(200));
     return withKey(spec.key, mustRefuse(id.length > 128 ? 422 : 404));

@@ -38,7 +38,8 @@ export async function sendOne(pool: Pool, request: PlannedRequest, anchors: read
       headers: call.headers.flat(),
       ...(call.body === undefined ? {} : { body: call.body }),
     });
-    const body = await answer.body.text();
+    // Decoded as sent: `text()` would drop a leading byte order mark.
+    const body = Buffer.from(await answer.body.arrayBuffer()).toString("utf8");
     const status = answer.statusCode;
     if (!allowed.includes(status)) {
       const group = `${request.route} (${family}) answered ${status}, expected ${allowed.join(" or ")}`;

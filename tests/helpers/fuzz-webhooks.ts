@@ -288,20 +288,28 @@ export function planForm(spec: FormSpec, tag: CaseTag, secrets: FuzzSecrets): Pl
   };
 
   const first = once(build);
-  const original: PlannedRequest = { route, what, call: first.call, expected: verdict.expected, leads: [lead] };
-  const replays = spec.replays.map((replay): PlannedRequest => {
-    if (replay === "re-signed") return { ...original, what: `${what}, retried with a new signature`, call: build };
-    return {
-      ...original,
-      what: `${what}, replayed byte for byte`,
-      expected: (context) => {
-        const age = context.now - (first.signedAt() ?? context.now);
-        return age < toleranceMs - 30_000
-          ? verdict.expected
-          : either(verdict.expected.accepted, [...verdict.expected.refused, 401]);
-      },
-    };
-  });
+  // An exact replay sends the first signature again: refused once its timestamp is 5 minutes
+  // old (the timestamp was written with the skew); the first of the two sent may be either.
+  const ageAware = (context: SendContext): Expected => {
+    const signedAt = first.signedAt() ?? context.now;
+    const age = Math.abs(context.now - (signedAt + spec.skewSeconds * 1000));
+    const { accepted, refused } = verdict.expected;
+    return age < toleranceMs - 30_000 ? verdict.expected : either(accepted, [...refused, 401]);
+  };
+  const exact = spec.replays.includes("exact");
+  const original: PlannedRequest = {
+    route,
+    what,
+    call: first.call,
+    expected: exact ? ageAware : verdict.expected,
+    leads: [lead],
+  };
+  const replays = spec.replays.map(
+    (replay): PlannedRequest =>
+      replay === "re-signed"
+        ? { ...original, what: `${what}, retried with a new signature`, call: build, expected: verdict.expected }
+        : { ...original, what: `${what}, replayed byte for byte` },
+  );
   return { requests: [original, ...replays] };
 }
 
