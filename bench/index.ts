@@ -2,6 +2,7 @@
 const benchmarks: Record<string, () => Promise<unknown>> = {
   capture: () => import("./capture.ts"),
   scoring: () => import("./scoring.ts"),
+  fuzz: () => import("./fuzz.ts"),
 };
 
 const name = process.argv[2];
