@@ -69,6 +69,9 @@ describe("JSON request bodies", () => {
     expect(() => parseJsonText(deep)).toThrow(ValidationError);
     expect(nestingDepth(JSON.parse(`${"[".repeat(maxJsonDepth)}${"]".repeat(maxJsonDepth)}`))).toBe(maxJsonDepth);
     expect(parseJsonText('{"a":[{"b":[1]}]}')).toEqual({ a: [{ b: [1] }] });
+    // With a reviver (Meta's big ids), JSON.parse itself recurses: the depth is checked first.
+    const keepText = (_key: string, value: unknown) => value;
+    expect(() => parseJsonText(`{"id":1234567890123456,"x":${deep}}`, { reviver: keepText })).toThrow(ValidationError);
   });
 });
 

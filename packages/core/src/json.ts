@@ -18,10 +18,7 @@ export function parseJsonText(
 ): unknown {
   let value: unknown;
   try {
-    value = JSON.parse(
-      text,
-      (escapesSurrogates.test(text) ? wellFormed(reviver) : reviver) as Parameters<typeof JSON.parse>[1],
-    );
+    value = JSON.parse(text);
   } catch {
     throw new InvalidBodyError("The body is not valid JSON");
   }
@@ -30,7 +27,9 @@ export function parseJsonText(
       { path: "", message: "too deep" },
     ]);
   }
-  return value;
+  // A reviver walks the value recursively: it runs only once the depth is known to be small.
+  const revive = escapesSurrogates.test(text) ? wellFormed(reviver) : reviver;
+  return revive ? JSON.parse(text, revive as Parameters<typeof JSON.parse>[1]) : value;
 }
 
 /** A `\uD800`-`\uDFFF` escape: the only way a lone surrogate gets into parsed text. */
