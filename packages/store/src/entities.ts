@@ -45,6 +45,8 @@ export function createEntities(client: DynamoDBClient, table: string) {
         /** Who accepted the lead from a speed-to-lead alert, and when. */
         owner: text,
         ownerSince: text,
+        /** The stage, copied for the owner index while the lead has an owner (absent otherwise). */
+        ownedStage: text,
         /** When the temperature drops next if nothing happens: the cooling index's sort key. */
         coolsAt: text,
         coolingShard: text,
@@ -69,7 +71,7 @@ export function createEntities(client: DynamoDBClient, table: string) {
           index: "gsi2",
           condition: (attributes) => attributes.owner !== undefined,
           pk: { field: gsi2.partitionKey, composite: ["owner"], casing },
-          sk: { field: gsi2.sortKey, composite: ["stage", "ownerSince"], casing },
+          sk: { field: gsi2.sortKey, composite: ["ownedStage", "ownerSince"], casing },
         },
       },
     },

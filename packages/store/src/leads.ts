@@ -183,7 +183,7 @@ export function createLeadStore({ client, tableName, now = () => new Date().toIS
 
     /** Ids of the leads a rep owns, by stage (all stages when none is given), oldest ownership first. */
     async leadsOwnedBy(owner: string, stage?: string): Promise<string[]> {
-      const query = lead.query.byOwner(stage ? { owner, stage } : { owner });
+      const query = lead.query.byOwner(stage ? { owner, ownedStage: stage } : { owner });
       const { data } = await query.go({ pages: "all", attributes: ["leadId"] });
       return data.map((item) => item.leadId);
     },
@@ -218,6 +218,7 @@ function toLeadItem(next: Lead) {
     leadId: id,
     ...(pending ? { pending } : {}),
     stage: qualification?.stage ?? "new",
+    ...(next.owner ? { ownedStage: qualification?.stage ?? "new" } : {}),
     ...(qualification
       ? {
           qualification,
@@ -229,7 +230,15 @@ function toLeadItem(next: Lead) {
 }
 
 function toLead(item: Record<string, unknown>): Lead {
-  const { leadId, temperature: _temperature, stage: _stage, coolsAt: _coolsAt, coolingShard: _shard, ...fields } = item;
+  const {
+    leadId,
+    temperature: _temperature,
+    stage: _stage,
+    ownedStage: _ownedStage,
+    coolsAt: _coolsAt,
+    coolingShard: _shard,
+    ...fields
+  } = item;
   return { ...fields, custom: fieldsFrom(fields.custom), id: leadId } as Lead;
 }
 

@@ -21,7 +21,7 @@ export function alertPage(alert: Alert, brief: LeadBrief, action: string, deadli
     ["Email", brief.email],
     ["Phone", brief.phone],
     ["Score", `${brief.score} (${brief.temperature}, ${brief.stage})`],
-    ["Accept by", deadline.toISOString().replace("T", " ").slice(0, 16) + " UTC"],
+    ["Accept by", `${deadline.toISOString().replace("T", " ").slice(0, 16)} UTC`],
   ];
   const details = rows
     .filter((row): row is [string, string] => row[1] !== undefined)
