@@ -12,7 +12,8 @@ import { z } from "zod";
 export const defaultPhoneCountry = "US";
 export const maxWebhookBytes = 256 * 1024;
 export const formLimits = { fields: 500, nameLength: 256, valueLength: 10_000, depth: 8 } as const;
-export const maxPlatformLeadIdLength = 512;
+/** Platform ids (webhook-id, lead_id, leadgen_id) may be 512 bytes of UTF-8 (they go into keys). */
+export const maxPlatformLeadIdBytes = 512;
 
 /** Names compare ignoring case and anything but letters and digits (docs/config-reference.md). */
 export function fieldKey(name: string): string {

@@ -11,7 +11,7 @@ import {
   identityOf,
   isIdentityName,
   isRecord,
-  maxPlatformLeadIdLength,
+  maxPlatformLeadIdBytes,
   maxWebhookBytes,
 } from "./fuzz-oracle.ts";
 import {
@@ -222,7 +222,7 @@ function expectForm(spec: FormSpec, id: string, body: string, contentType: strin
   const refused = (status: number, why: string) => ({ expected: mustRefuse(status), identity: undefined, why });
   if (Buffer.byteLength(body) > maxWebhookBytes) return refused(413, "over 256 KB");
   if (signatureFaults.includes(spec.fault)) return refused(401, spec.fault);
-  if (id.length > maxPlatformLeadIdLength) return refused(422, "webhook-id too long");
+  if (Buffer.byteLength(id) > maxPlatformLeadIdBytes) return refused(422, "webhook-id over 512 bytes");
   const type = (contentType ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
   const urlencoded = type === "application/x-www-form-urlencoded";
   if (!urlencoded && type !== "application/json" && !type.endsWith("+json")) return refused(415, "content type");
@@ -436,10 +436,10 @@ function clipped(text: string, max: number): string {
 
 export function planGoogle(spec: GoogleSpec, tag: CaseTag, secrets: FuzzSecrets): PlannedCase {
   const suffix = `-${tag.run}-${tag.index}`;
-  const room = maxPlatformLeadIdLength - suffix.length;
+  const room = maxPlatformLeadIdBytes - suffix.length;
   const prefix = spec.euroLeadId ? "€".repeat(room) : clipped(spec.leadIdPrefix, room);
   const leadId =
-    spec.fault === "lead-id-long" ? `${"x".repeat(maxPlatformLeadIdLength)}${suffix}` : `${prefix}${suffix}`;
+    spec.fault === "lead-id-long" ? `${"x".repeat(maxPlatformLeadIdBytes)}${suffix}` : `${prefix}${suffix}`;
   const identity = identityFields(tag, spec.identity, "google");
   const column = ([name, value]: [string, string], own: boolean): Record<string, unknown> =>
     own || !spec.columnNameOnly ? { column_id: name, string_value: value } : { column_name: name, string_value: value };
@@ -506,6 +506,7 @@ function expectGoogle(spec: GoogleSpec, body: string, leadId: string) {
   if (spec.fault === "not-json") return refused(400, "not JSON");
   if (["wrong-key", "no-key", "key-number", "json-array"].includes(spec.fault)) return refused(401, spec.fault);
   if (spec.fault !== "none") return refused(422, spec.fault);
+  if (Buffer.byteLength(leadId) > maxPlatformLeadIdBytes) return refused(422, "lead_id over 512 bytes");
   const parsed = JSON.parse(body) as {
     user_column_data: { column_id?: string; column_name?: string; string_value: string }[];
   };
