@@ -251,3 +251,33 @@ describe("npm start with a config/ of its own", () => {
     expect(trigger.stdout).toMatch(/refresh-temperatures ran in \d+ ms: \{"checked":\d+,"changed":\d+\}/);
   });
 });
+
+describe("npm start -- --config DIR", () => {
+  it("reads DIR, takes each file DIR lacks from config/, and takes a file added to DIR as an edit", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "leadflow-config-dir-"));
+    const shipped = readFileSync("config/scoring.yaml", "utf8");
+    writeFileSync(
+      join(dir, "scoring.yaml"),
+      shipped.replace("event: demo_request\n      points: 40", "event: demo_request\n      points: 25"),
+    );
+    const stack = await npmStart(["--config", dir]);
+    try {
+      expect(stack.output()).toContain(`Config      ${dir}, with config/ for each file or folder it lacks`);
+      // DIR has no sources.yaml: config/'s declares the form source.
+      const email = `config-dir-${Date.now()}@acme-rockets.com`;
+      expect(await postFormLead(stack.url, email)).toBe(202);
+      await waitFor(async () => (await leadsByEmail(stack.url, email)).length === 1, 30_000, "the lead");
+      const [{ id }] = (await leadsByEmail(stack.url, email)) as [{ id: string }];
+      await scoredEvent(stack.url, id, "demo-1", "demo_request");
+      expect(demoPoints(await leadView(stack.url, id))).toBe(25);
+
+      // A sources.yaml saved in DIR now wins over config/'s: one without the form source.
+      writeFileSync(join(dir, "sources.yaml"), "sources:\n  meta:\n    type: meta\n");
+      await waitFor(async () => stack.output().includes("config/ changed"), 10_000, "the reload");
+      expect(await postFormLead(stack.url, `config-dir-2-${Date.now()}@acme-rockets.com`)).toBe(404);
+    } finally {
+      await stopWithCtrlC(stack.child);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

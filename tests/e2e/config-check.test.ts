@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process";
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 
@@ -11,11 +11,24 @@ copyFileSync("config/sources.yaml", join(configDir, "sources.yaml"));
 afterAll(() => rmSync(configDir, { recursive: true, force: true }));
 
 /** `npm run config:check`, in its own process; LEADFLOW_CONFIG_DIR unset when `dir` is. */
-async function configCheck(dir?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+function configCheck(dir?: string): Promise<{ code: number; stdout: string; stderr: string }> {
   const { LEADFLOW_CONFIG_DIR: _unset, ...environment } = process.env;
   const env = dir ? { ...environment, LEADFLOW_CONFIG_DIR: dir } : environment;
+  return outcome(run(process.execPath, ["packages/local/src/config-check.ts"], { env }));
+}
+
+/** `npm run config:check -- --config DIR` as a user types it, from `cwd`, with LEADFLOW_CONFIG_DIR unset. */
+function npmConfigCheck(dir: string, cwd = process.cwd()): Promise<{ code: number; stdout: string; stderr: string }> {
+  const { LEADFLOW_CONFIG_DIR: _unset, ...env } = process.env;
+  const args = ["run", "--silent", "--prefix", process.cwd(), "config:check", "--", "--config", dir];
+  return outcome(run("npm", args, { env, cwd }));
+}
+
+async function outcome(
+  running: Promise<{ stdout: string; stderr: string }>,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, ["packages/local/src/config-check.ts"], { env });
+    const { stdout, stderr } = await running;
     return { code: 0, stdout, stderr };
   } catch (error) {
     const { code, stdout, stderr } = error as { code: number; stdout: string; stderr: string };
@@ -93,5 +106,43 @@ describe("npm run config:check", () => {
     expect(result.stderr).toBe(
       `${join(configDir, "scoring.yaml")}:${line}:${column} ${message}\n\n1 mistake(s) in ${configDir}/\n`,
     );
+  });
+});
+
+describe("npm run config:check -- --config DIR", () => {
+  const workDir = mkdtempSync(join(tmpdir(), "leadflow-config-dir-"));
+  const dir = join(workDir, "mine");
+  mkdirSync(dir);
+  afterAll(() => rmSync(workDir, { recursive: true, force: true }));
+
+  it("checks DIR's files, taking each one DIR lacks from config/", async () => {
+    writeFileSync(join(dir, "scoring.yaml"), `${validScoring.join("\n")}\n`);
+    expect(await npmConfigCheck(dir)).toEqual({
+      code: 0,
+      stdout: `config/sources.yaml, ${join(dir, "scoring.yaml")}: OK\n`,
+      stderr: "",
+    });
+  });
+
+  it("reads a relative DIR from where the command was typed", async () => {
+    writeFileSync(join(dir, "scoring.yaml"), `${validScoring.join("\n")}\n`);
+    const result = await npmConfigCheck("mine", workDir);
+    expect(result.stdout).toBe(`config/sources.yaml, ${join(relative(process.cwd(), dir), "scoring.yaml")}: OK\n`);
+  });
+
+  it("exits 1 on a mistake in DIR's file, naming DIR's file, line and column", async () => {
+    writeFileSync(join(dir, "scoring.yaml"), `${withLine(11, "      event: demo_requested").join("\n")}\n`);
+    const result = await npmConfigCheck(dir);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(new RegExp(`^${join(dir, "scoring.yaml")}:11:14 engagement\\.rules\\.0\\.event: `));
+  });
+
+  it("exits 1 when DIR does not exist, rather than checking config/ alone", async () => {
+    const missing = join(workDir, "missing");
+    const result = await npmConfigCheck(missing);
+    expect(result).toMatchObject({
+      code: 1,
+      stderr: `${missing}:1:1 no such directory\n\n1 mistake(s) in ${missing}/\n`,
+    });
   });
 });

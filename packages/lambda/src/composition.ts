@@ -1,5 +1,5 @@
-import { loadSources } from "@leadflow/channels";
-import { LeadSignalSchema, loadScoring, type ScoringDependencies, type SignalPublisher } from "@leadflow/core";
+import { loadConfig } from "@leadflow/config";
+import { LeadSignalSchema, type ScoringDependencies, type SignalPublisher } from "@leadflow/core";
 import { environmentNames } from "@leadflow/manifest";
 import { createLeadStore } from "@leadflow/store";
 import { clients } from "./clients.ts";
@@ -12,9 +12,16 @@ export const leadStore = once(() =>
   createLeadStore({ client: clients.dynamodb(), tableName: requiredSetting(environmentNames.tableName) }),
 );
 
-export const sources = perConfig(() => loadSources(setting("LEADFLOW_CONFIG_DIR")));
+/**
+ * The marketer config, compiled: one key per entry of the registry in @leadflow/config
+ * (`config().sources`, `config().scoring`), each read and compiled on first use. Built again when
+ * `npm start` points LEADFLOW_CONFIG_DIR at a newer checked copy.
+ */
+export const config = perConfig(() => loadConfig(setting("LEADFLOW_CONFIG_DIR")));
 
-export const scoringModel = perConfig(() => loadScoring(setting("LEADFLOW_CONFIG_DIR")));
+export const sources = () => config().sources;
+
+export const scoringModel = () => config().scoring;
 
 /** Signals (a lead turned hot or marketing-qualified) go to the `qualified` queue. */
 export const signalPublisher = once((): SignalPublisher => {

@@ -1,53 +1,37 @@
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import { SourcesConfigSchema } from "@leadflow/channels";
-import { ConfigError, type ConfigIssue, parseYamlConfig, ScoringConfigSchema } from "@leadflow/core";
-import { z } from "zod";
+import { isAbsolute, join, relative, resolve } from "node:path";
+import { type ConfigRead, type ConfigRegistry, readConfigOf } from "@leadflow/config";
+import { formatIssue } from "@leadflow/core";
+import { projectRoot } from "./lambda-runtime.ts";
 
-/** The marketer-owned files in config/, each with the schema it is checked against. */
-export const configFiles = {
-  "sources.yaml": SourcesConfigSchema,
-  "scoring.yaml": ScoringConfigSchema,
-} as const satisfies Record<string, z.ZodType>;
+/** The project's own config/: where `npm start` and `config:check` take what `--config DIR` lacks. */
+export const projectConfigDir = join(projectRoot, "config");
 
-export type ConfigFileName = keyof typeof configFiles;
-
-export const configFileNames = Object.keys(configFiles) as ConfigFileName[];
-
-/** The config files as read once, and every mistake in them, each with its file, line and column. */
-export interface CheckedConfig {
-  texts: Record<ConfigFileName, string>;
-  issues: ConfigIssue[];
+/**
+ * The config directory a command reads: `--config DIR` (relative to where npm was run), else
+ * LEADFLOW_CONFIG_DIR, else undefined (the project's config/).
+ */
+export function configDirOption(option: string | undefined): string | undefined {
+  if (option === undefined) return process.env.LEADFLOW_CONFIG_DIR || undefined;
+  if (isAbsolute(option)) return option;
+  // npm runs scripts in the project's root; INIT_CWD is where the user typed the command.
+  const cwd = process.cwd();
+  return relative(cwd, resolve(process.env.INIT_CWD ?? cwd, option)) || ".";
 }
 
-/** Reads each config file once and checks what was read, so what passed is what gets used. */
-export function readConfigFiles(configDir: string): CheckedConfig {
-  const texts = {} as Record<ConfigFileName, string>;
-  const issues = configFileNames.flatMap((name) => {
-    const file = join(configDir, name);
-    try {
-      texts[name] = readFileSync(file, "utf8");
-      parseYamlConfig(texts[name], file, configFiles[name]);
-      return [];
-    } catch (error) {
-      if (error instanceof ConfigError) return error.issues;
-      return [{ file, line: 1, column: 1, path: "", message: (error as Error).message }];
-    }
-  });
-  return { texts, issues };
+/** What `npm run config:check` prints: every mistake (stderr, exit 1), or each file and folder read. */
+export function configCheckReport(
+  configDir: string,
+  options: { fallbackDir?: string; registry: ConfigRegistry },
+): { ok: boolean; stdout: string; stderr: string } {
+  const read = readConfigOf(options.registry, configDir, options.fallbackDir);
+  if (read.issues.length > 0) {
+    const mistakes = read.issues.map(formatIssue).join("\n");
+    return { ok: false, stdout: "", stderr: `${mistakes}\n\n${read.issues.length} mistake(s) in ${configDir}/\n` };
+  }
+  return { ok: true, stdout: `${read.entries.map(describeRead).join(", ")}: OK\n`, stderr: "" };
 }
 
-/** Every mistake in every config file, each with its file, line and column. */
-export function checkConfigFiles(configDir: string): ConfigIssue[] {
-  return readConfigFiles(configDir).issues;
-}
-
-/** The JSON Schema editors use for a config file (`# yaml-language-server: $schema=...`). */
-export function jsonSchemaOf(name: ConfigFileName): string {
-  const schema = z.toJSONSchema(configFiles[name], { io: "input", unrepresentable: "any" });
-  return `${JSON.stringify({ ...schema, title: `leadflow config/${name}` }, null, 2)}\n`;
-}
-
-export function schemaFileName(name: ConfigFileName): string {
-  return `${name.replace(/\.yaml$/, "")}.schema.json`;
+function describeRead({ entry, location, files }: ConfigRead<ConfigRegistry>["entries"][number]): string {
+  if (entry.kind === "file") return location as string;
+  return `${location ?? entry.name}/${entry.pattern} (${files.length} file${files.length === 1 ? "" : "s"})`;
 }

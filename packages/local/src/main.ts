@@ -2,14 +2,16 @@
 import { parseArgs } from "node:util";
 import { ConfigError } from "@leadflow/core";
 import { routes, schedules } from "@leadflow/manifest";
+import { configDirOption } from "./config-files.ts";
 import { developmentSecrets, loadDotEnv } from "./development.ts";
 import { fastTimeScale, startLocalStack } from "./stack.ts";
 
-const usage = `Usage: npm start -- [--port N] [--data DIR] [--fast]
+const usage = `Usage: npm start -- [--port N] [--data DIR] [--config DIR] [--fast]
 
-  --port N     HTTP port (default: PORT or 3000)
-  --data DIR   keep the table and queues in DIR across restarts (default: in memory)
-  --fast       shorten retry delays so failures and retries play out in seconds (also LEADFLOW_FAST=1)
+  --port N       HTTP port (default: PORT or 3000)
+  --data DIR     keep the table and queues in DIR across restarts (default: in memory)
+  --config DIR   read the config from DIR, each file or folder it lacks from config/ (default: LEADFLOW_CONFIG_DIR or config/)
+  --fast         shorten retry delays so failures and retries play out in seconds (also LEADFLOW_FAST=1)
 `;
 
 loadDotEnv();
@@ -17,6 +19,7 @@ const { values } = parseArgs({
   options: {
     port: { type: "string" },
     data: { type: "string" },
+    config: { type: "string" },
     fast: { type: "boolean", default: process.env.LEADFLOW_FAST === "1" },
     help: { type: "boolean", short: "h" },
   },
@@ -27,7 +30,7 @@ if (values.help) {
 }
 
 const usingDevelopmentKey = !process.env.ADMIN_API_KEY;
-const configDir = process.env.LEADFLOW_CONFIG_DIR;
+const configDir = configDirOption(values.config);
 const stack = await startLocalStack({
   ...(configDir ? { configDir } : {}),
   ...(values.port ? { port: Number(values.port) } : {}),
@@ -68,7 +71,7 @@ ${Object.keys(routes)
 
   DynamoDB    ${stack.endpoints.dynamodb}  (table "${stack.tableName}")
   SQS         ${stack.endpoints.sqs}  (${Object.keys(stack.queues).join(", ")} + DLQs)
-  Config      ${configDir ?? "config/"} (edits apply to the next request; mistakes keep the previous config)
+  Config      ${configDir ? `${configDir}, with config/ for each file or folder it lacks` : "config/"} (edits apply to the next request; mistakes keep the previous config)
   Data        ${values.data ? `kept in ${values.data}` : "in memory (use --data DIR to keep it)"}${values.fast ? "\n  Mode        fast retries" : ""}
   Admin key   ${usingDevelopmentKey ? `${developmentSecrets.ADMIN_API_KEY} (development default; set ADMIN_API_KEY to change)` : "from ADMIN_API_KEY"}
   Events key  ${process.env.EVENTS_API_KEY ? "from EVENTS_API_KEY" : `${developmentSecrets.EVENTS_API_KEY} (write-only: POST /leads/{id}/events)`}

@@ -88,6 +88,7 @@ export function sourceSecretNames(sources: Sources): string[] {
   return [...new Set(named)].filter((name) => name !== defaultSigningSecret);
 }
 
+/** config/sources.yaml alone, for the stacks; handlers get it from `config()` in @leadflow/lambda. */
 export function loadSources(configDir: string): Sources {
   const file = join(configDir, "sources.yaml");
   return parseSources(readFileSync(file, "utf8"), file);

@@ -1,6 +1,4 @@
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { z } from "zod";
 import { parseYamlConfig } from "../config/yaml.ts";
 import { profileFields } from "../leads/fields.ts";
@@ -228,9 +226,4 @@ function propertyValues(value: unknown): string[] {
   if (value === undefined || value === null || value === "") return [];
   if (Array.isArray(value)) return value.flatMap(propertyValues);
   return typeof value === "object" ? [JSON.stringify(value)] : [String(value)];
-}
-
-export function loadScoring(configDir: string): ScoringModel {
-  const file = join(configDir, "scoring.yaml");
-  return parseScoring(readFileSync(file, "utf8"), file);
 }
