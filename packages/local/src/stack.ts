@@ -16,7 +16,15 @@ import {
 } from "@leadflow/manifest";
 import { type CheckedConfigInUse, useCheckedConfig } from "./config-reload.ts";
 import { developmentSecrets, localRegion, localTableName } from "./development.ts";
-import { ensureQueues, localCredentials, type QueueLocation, sqsClient, startSqs } from "./emulators.ts";
+import {
+  ensureEventTopic,
+  ensureQueues,
+  localCredentials,
+  type QueueLocation,
+  snsClient,
+  sqsClient,
+  startSqs,
+} from "./emulators.ts";
 import { startGateway } from "./gateway.ts";
 import { functionNameOf, loadHandler, projectRoot } from "./lambda-runtime.ts";
 import { metaGraphStandIn } from "./meta-graph-stand-in.ts";
@@ -55,9 +63,11 @@ export interface LocalStack {
   port: number;
   /** The Meta Graph stand-in's control URL, when the stack serves it (META_GRAPH_URL unset). */
   metaGraphStandIn: string | undefined;
-  endpoints: { dynamodb: string; sqs: string };
+  endpoints: { dynamodb: string; sqs: string; sns: string };
   tableName: string;
   queues: Record<QueueName, QueueLocation>;
+  /** The domain-event topic, which the manifest's subscribed queues receive from. */
+  domainEventTopicArn: string;
   /** Settles if the queue worker dies: the gateway is then closed, so nothing more is acknowledged. */
   failed: Promise<Error>;
   /** Messages waiting or in flight on the queues a consumer reads (DLQs excluded). */
@@ -101,6 +111,7 @@ async function startServices(
   const sqsEmulator = await startSqs(options.dataDir);
   const sqs = sqsClient(sqsEmulator.endpoint);
   const queues = await ensureQueues(sqs);
+  const domainEventTopicArn = await ensureEventTopic(snsClient(sqsEmulator.endpoint), queues);
 
   // The queue worker yields to API requests; it starts after the gateway, hence the channel.
   const activity = requestActivity((busy) => channel.tell({ type: busy ? "busy" : "idle" }));
@@ -116,6 +127,7 @@ async function startServices(
     tableName: localTableName,
     sqsEndpoint: sqsEmulator.endpoint,
     queues,
+    domainEventTopicArn,
     timeScale,
     concurrency: options.workerConcurrency ?? 4,
   });
@@ -124,7 +136,7 @@ async function startServices(
   // An edit checked while the worker started would have been dropped.
   channel.tell({ type: "config", configDir: config.current() });
 
-  const resources = { tableName: localTableName, queueUrls: queues };
+  const resources = { tableName: localTableName, queueUrls: queues, domainEventTopicArn };
   Object.assign(process.env, environment, { AWS_ENDPOINT_URL_DYNAMODB: worker.dynamodbEndpoint });
   for (const definition of [...Object.values(routes), ...Object.values(schedules)]) {
     Object.assign(process.env, environmentFor(definition, resources));
@@ -171,9 +183,10 @@ async function startServices(
     url: gateway.url,
     port: gateway.port,
     metaGraphStandIn: metaGraphUrl ? undefined : `${gateway.url}${metaGraphStandInPath}`,
-    endpoints: { dynamodb: worker.dynamodbEndpoint, sqs: sqsEmulator.endpoint },
+    endpoints: { dynamodb: worker.dynamodbEndpoint, sqs: sqsEmulator.endpoint, sns: sqsEmulator.endpoint },
     tableName: localTableName,
     queues,
+    domainEventTopicArn,
     pendingMessages,
     schedules: localSchedules,
     failed,
@@ -212,6 +225,7 @@ function handlerEnvironment(sqsEndpoint: string, overrides: Record<string, strin
     AWS_ACCESS_KEY_ID: localCredentials.accessKeyId,
     AWS_SECRET_ACCESS_KEY: localCredentials.secretAccessKey,
     AWS_ENDPOINT_URL_SQS: sqsEndpoint,
+    AWS_ENDPOINT_URL_SNS: sqsEndpoint,
     ...secrets,
     ...overrides,
   };

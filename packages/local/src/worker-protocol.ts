@@ -6,6 +6,7 @@ export interface WorkerOptions {
   tableName: string;
   sqsEndpoint: string;
   queues: Record<QueueName, QueueLocation>;
+  domainEventTopicArn: string;
   timeScale: number;
   concurrency: number;
 }

@@ -20,7 +20,11 @@ await ensureTable(dynamoClient(dynamo.endpoint), options.tableName);
 process.env.AWS_ENDPOINT_URL_DYNAMODB = dynamo.endpoint;
 
 const sqs = sqsClient(options.sqsEndpoint);
-const resources = { tableName: options.tableName, queueUrls: options.queues };
+const resources = {
+  tableName: options.tableName,
+  queueUrls: options.queues,
+  domainEventTopicArn: options.domainEventTopicArn,
+};
 
 const gate = ingestionGate();
 const pollers: ReturnType<typeof startPoller>[] = [];
