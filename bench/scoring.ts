@@ -18,7 +18,7 @@ import {
   pointsFor,
   qualify,
 } from "@leadflow/core";
-import { dynamoClient, type LocalStack, startLocalStack } from "@leadflow/local";
+import { developmentSecrets, dynamoClient, type LocalStack, startLocalStack } from "@leadflow/local";
 import { createEntities } from "@leadflow/store";
 import { Pool } from "undici";
 import { descendantsOf, load, type Percentiles, peakMemoryMB, percentiles } from "./load.ts";
@@ -153,7 +153,7 @@ async function createLeads(stack: LocalStack, pool: Pool, admin: Record<string, 
     headers: { "content-type": "application/json" },
     body: JSON.stringify({
       lead_id: `bench-${run}-${index}`,
-      google_key: process.env.GOOGLE_ADS_WEBHOOK_KEY,
+      google_key: process.env.GOOGLE_ADS_WEBHOOK_KEY || developmentSecrets.GOOGLE_ADS_WEBHOOK_KEY,
       is_test: false,
       user_column_data: [
         { column_id: "EMAIL", string_value: email },
@@ -214,7 +214,9 @@ async function verify(
 async function benchEvents() {
   const stack = await startLocalStack({ port: 0, fast: true, environment: { POWERTOOLS_LOG_LEVEL: "ERROR" } });
   const pool = new Pool(stack.url, { connections: concurrency, pipelining: 1 });
-  const admin = { "x-api-key": process.env.ADMIN_API_KEY as string, "content-type": "application/json" };
+  // The stack gives each handler its own secrets; this process reads them as the stack does.
+  const apiKey = process.env.ADMIN_API_KEY || developmentSecrets.ADMIN_API_KEY;
+  const admin = { "x-api-key": apiKey, "content-type": "application/json" };
   try {
     const leadsStarted = performance.now();
     const leadIds = await createLeads(stack, pool, admin);

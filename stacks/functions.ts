@@ -12,6 +12,7 @@ import { tableActions } from "@leadflow/store/table";
 import { PolicyStatement } from "aws-cdk-lib/aws-iam";
 import type { CfnFunction } from "aws-cdk-lib/aws-lambda";
 import { LogGroup } from "aws-cdk-lib/aws-logs";
+import type { ITopic } from "aws-cdk-lib/aws-sns";
 import { type App as CdkApp, RemovalPolicy } from "aws-cdk-lib/core";
 import type { Construct } from "constructs";
 import { type Config, type FunctionProps, type Queue, Stack, type Table } from "sst/constructs";
@@ -27,6 +28,8 @@ export interface MessageQueue {
 export interface FunctionResources {
   table: Table;
   queues: Record<QueueName, MessageQueue>;
+  /** Where domain events are published. */
+  domainEventTopic: ITopic;
   secrets: Record<SecretName, Config.Secret>;
   /** The signing secrets form sources name (config/sources.yaml). */
   sourceSecrets: Config.Secret[];
@@ -87,6 +90,11 @@ function grants(definition: FunctionDefinition | ConsumerDefinition, resources: 
   for (const queue of definition.sendsTo ?? []) {
     permissions.push([resources.queues[queue].queue.cdk.queue, "grantSendMessages"]);
   }
+  if (definition.publishesEvents) {
+    permissions.push(
+      new PolicyStatement({ actions: ["sns:Publish"], resources: [resources.domainEventTopic.topicArn] }),
+    );
+  }
   // A consumer dead-letters a message itself, with the reason. Receiving, deleting and delaying
   // messages of its own queue comes with the event source mapping.
   if ("queue" in definition) {
@@ -95,12 +103,12 @@ function grants(definition: FunctionDefinition | ConsumerDefinition, resources: 
   return permissions;
 }
 
-function locations({ table, queues }: FunctionResources): ResourceLocations {
+function locations({ table, queues, domainEventTopic }: FunctionResources): ResourceLocations {
   const queueUrls = {} as ResourceLocations["queueUrls"];
   for (const [name, { queue, deadLetter }] of Object.entries(queues) as [QueueName, MessageQueue][]) {
     queueUrls[name] = { url: queue.queueUrl, deadLetterUrl: deadLetter.queueUrl };
   }
-  return { tableName: table.tableName, queueUrls };
+  return { tableName: table.tableName, queueUrls, domainEventTopicArn: domainEventTopic.topicArn };
 }
 
 /** Plain settings (e.g. META_GRAPH_URL) reach a function only when set in the deploying shell. */

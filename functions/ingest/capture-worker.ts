@@ -11,7 +11,12 @@ export const handler = queueConsumer({
   schema: CaptureMessageSchema,
   sequenceKey: personKeyOf,
   async handle(message) {
-    const dependencies = { ...scoringDependencies(), repository: leadStore(), newLeadId: randomUUID };
+    const dependencies = {
+      ...scoringDependencies(),
+      repository: leadStore(),
+      newLeadId: randomUUID,
+      alertsOnArrival: (source: string) => sources().get(source)?.alertOnArrival === true,
+    };
     const { receipt } = message;
     const result = await ingestCapture(dependencies, receipt, leadLoader(message, sources(), graph));
     const ids = { leadId: result.leadId, source: receipt.source, platformLeadId: receipt.platformLeadId };

@@ -1,7 +1,9 @@
-import { dynamoClient, sqsClient } from "@leadflow/local";
+import { dynamoClient, snsClient, sqsClient } from "@leadflow/local";
+import { subscriptions } from "@leadflow/manifest";
 import { createLeadStore } from "@leadflow/store";
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { inject } from "vitest";
+import { freshTopic, subscribeQueue } from "./sns.ts";
 import { freshQueue } from "./sqs.ts";
 import { freshTable } from "./tables.ts";
 
@@ -10,7 +12,7 @@ export function consumerEnvironment(queues: {
   tableName: string;
   queueUrl: string;
   deadLetterUrl: string;
-  qualifiedUrl: string;
+  domainEventTopicArn: string;
 }): Record<string, string> {
   const emulators = inject("emulators");
   return {
@@ -19,10 +21,11 @@ export function consumerEnvironment(queues: {
     AWS_SECRET_ACCESS_KEY: "local",
     AWS_ENDPOINT_URL_DYNAMODB: emulators.dynamodb[0]?.endpoint as string,
     AWS_ENDPOINT_URL_SQS: emulators.sqs,
+    AWS_ENDPOINT_URL_SNS: emulators.sqs,
     TABLE_NAME: queues.tableName,
     QUEUE_URL: queues.queueUrl,
     DEAD_LETTER_QUEUE_URL: queues.deadLetterUrl,
-    QUALIFIED_QUEUE_URL: queues.qualifiedUrl,
+    DOMAIN_EVENTS_TOPIC_ARN: queues.domainEventTopicArn,
     MAX_RECEIVE_COUNT: "3",
     RETRY_BASE_SECONDS: "20",
     LEADFLOW_CONFIG_DIR: "config",
@@ -37,18 +40,22 @@ export const consumerContext = { awsRequestId: "test", getRemainingTimeInMillis:
 
 /**
  * A queue consumer's handler (`functions/...`) running against the integration emulators, with
- * its own table, queue, dead-letter queue and qualified queue, and `environment` on top.
+ * its own table, queue, dead-letter queue and domain-event topic, to which a qualified queue of
+ * its own is subscribed as the manifest says, and `environment` on top.
  */
 export async function consumerUnderTest(
   handlerFile: string,
   options: { queueAttributes?: Record<string, string>; environment?: Record<string, string> } = {},
 ) {
   const sqs = sqsClient(inject("emulators").sqs);
-  const [queue, deadLetters, qualified] = await Promise.all([
+  const sns = snsClient(inject("emulators").sqs);
+  const [queue, deadLetters, qualified, topicArn] = await Promise.all([
     freshQueue(sqs, options.queueAttributes),
     freshQueue(sqs),
     freshQueue(sqs),
+    freshTopic(sns),
   ]);
+  await subscribeQueue(sns, topicArn, qualified, subscriptions.qualified.eventTypes);
   const dynamo = dynamoClient(inject("emulators").dynamodb[0]?.endpoint as string);
   const tableName = await freshTable(dynamo);
   Object.assign(
@@ -57,7 +64,7 @@ export async function consumerUnderTest(
       tableName,
       queueUrl: queue.url,
       deadLetterUrl: deadLetters.url,
-      qualifiedUrl: qualified.url,
+      domainEventTopicArn: topicArn,
     }),
     options.environment,
   );

@@ -1,14 +1,14 @@
 import {
   type CaptureReceipt,
   type DeliveryPin,
+  type DomainEvent,
+  type DomainEventPublisher,
   deliveryScope,
   type HistoryEntry,
   type Identifier,
   identifierKey,
   type Lead,
   type LeadRepository,
-  type LeadSignal,
-  type SignalPublisher,
   type StoredEvent,
 } from "@leadflow/core";
 
@@ -90,10 +90,10 @@ export function memoryRepository() {
 
 /** A publisher that keeps what it is given. */
 export function memoryPublisher() {
-  const published: LeadSignal[] = [];
-  const publisher: SignalPublisher = {
-    async publish(signals) {
-      published.push(...signals);
+  const published: DomainEvent[] = [];
+  const publisher: DomainEventPublisher = {
+    async publish(events) {
+      published.push(...events);
     },
   };
   return { publisher, published };

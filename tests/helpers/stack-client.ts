@@ -1,5 +1,5 @@
 import { DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
-import type { LeadSignal, LeadView } from "@leadflow/core";
+import { type DomainEvent, DomainEventSchema, type LeadView } from "@leadflow/core";
 import { dynamoClient, sqsClient } from "@leadflow/local";
 import { createEntities } from "@leadflow/store";
 import { inject } from "vitest";
@@ -91,12 +91,14 @@ export function stackClient() {
     },
 
     /**
-     * Reads (and deletes) the lead's signals from the qualified queue, which other tests share,
-     * until `count` distinct ones have arrived or `timeoutMs` has passed. Other leads' signals are
-     * left on the queue, hidden for a second so the next receive reaches further.
+     * Reads (and deletes) the lead's domain events from the qualified queue (speed-to-lead's
+     * subscription to the topic), which other tests share, until `count` distinct ones have
+     * arrived or `timeoutMs` has passed. Each message must be as the subscription delivers it: the
+     * event's JSON (raw delivery, no SNS envelope) with its `type` attribute. Other leads' events
+     * are left on the queue, hidden for a second so the next receive reaches further.
      */
-    async signalsFor(leadId: string, count: number, timeoutMs = 30_000): Promise<LeadSignal[]> {
-      const found = new Map<string, LeadSignal>();
+    async signalsFor(leadId: string, count: number, timeoutMs = 30_000): Promise<DomainEvent[]> {
+      const found = new Map<string, DomainEvent>();
       const deadline = Date.now() + timeoutMs;
       while (found.size < count && Date.now() < deadline) {
         const { Messages = [] } = await sqs.send(
@@ -105,12 +107,15 @@ export function stackClient() {
             MaxNumberOfMessages: 10,
             VisibilityTimeout: 1,
             WaitTimeSeconds: 1,
+            MessageAttributeNames: ["type"],
           }),
         );
-        const ours = Messages.filter((message) => (JSON.parse(message.Body ?? "{}") as LeadSignal).leadId === leadId);
+        const ours = Messages.filter((message) => (JSON.parse(message.Body ?? "{}") as DomainEvent).leadId === leadId);
         for (const message of ours) {
-          const signal = JSON.parse(message.Body as string) as LeadSignal;
-          found.set(signal.id, signal);
+          const event = DomainEventSchema.parse(JSON.parse(message.Body as string));
+          const type = message.MessageAttributes?.type?.StringValue;
+          if (type !== event.type) throw new Error(`Event ${event.id} came with the type attribute ${type}`);
+          found.set(event.id, event);
         }
         if (ours.length > 0) {
           await sqs.send(

@@ -3,6 +3,7 @@ import {
   commonSettings,
   consumedQueues,
   consumers,
+  domainEventTopic,
   environmentFor,
   type FunctionDefinition,
   functionDefaults,
@@ -12,6 +13,7 @@ import {
   routes,
   schedules,
   secretNames,
+  subscriptions,
 } from "@leadflow/manifest";
 import { tableActions, tableDefinition } from "@leadflow/store/table";
 import { Match, Template } from "aws-cdk-lib/assertions";
@@ -226,6 +228,85 @@ describe("Messaging", () => {
   );
 });
 
+describe("Messaging: domain events", () => {
+  const subscriptionEntries = Object.entries(subscriptions) as [QueueName, { eventTypes: readonly string[] }][];
+
+  test("one topic for domain events, encrypted with SNS's AWS-managed key, TLS only", () => {
+    expect(stackNames.flatMap((stack) => resources(stack, "AWS::SNS::Topic"))).toHaveLength(2);
+    const topic = domainEventsTopic();
+    // The alias's ARN: publishers need no KMS grant of their own (the managed key's policy lets them).
+    expect(JSON.stringify(topic.properties.KmsMasterKeyId)).toMatch(/:kms:[a-z0-9-]+:\d+:alias\/aws\/sns"/);
+    const policies = resources("Messaging", "AWS::SNS::TopicPolicy");
+    expect(policies).toHaveLength(1);
+    const [, policy] = policies[0] as [string, CfnResource];
+    expect(policy.Properties.Topics).toEqual([{ Ref: topic.logicalId }]);
+    const statements = policy.Properties.PolicyDocument.Statement as (Statement & Record<string, unknown>)[];
+    expect(statements).toEqual([
+      expect.objectContaining({
+        Effect: "Deny",
+        Principal: "*",
+        Action: "sns:Publish",
+        Condition: { Bool: { "aws:SecureTransport": "false" } },
+      }),
+    ]);
+    templates.Messaging.hasOutput("DomainEventTopicArn", { Value: { Ref: topic.logicalId } });
+  });
+
+  test.each(subscriptionEntries)(
+    "queue %s: subscribed with raw delivery, a filter policy on type, and its DLQ for what cannot be delivered",
+    (name, subscription) => {
+      const found = resources("Messaging", "AWS::SNS::Subscription").filter(
+        ([, resource]) => JSON.stringify(resource.Properties.Endpoint) === JSON.stringify(queueArn(name)),
+      );
+      expect(found).toHaveLength(1);
+      expect((found[0] as [string, CfnResource])[1].Properties).toEqual({
+        Protocol: "sqs",
+        TopicArn: { Ref: domainEventsTopic().logicalId },
+        Endpoint: queueArn(name),
+        RawMessageDelivery: true,
+        FilterPolicy: { type: [...subscription.eventTypes] },
+        RedrivePolicy: { deadLetterTargetArn: queueArn(`${name}-dlq`) },
+      });
+      for (const target of [name, `${name}-dlq`]) {
+        templates.Messaging.hasResourceProperties("AWS::SQS::QueuePolicy", {
+          Queues: [{ Ref: queueResource(target).logicalId }],
+          PolicyDocument: {
+            Statement: Match.arrayWith([
+              {
+                Effect: "Allow",
+                Principal: { Service: "sns.amazonaws.com" },
+                Action: "sqs:SendMessage",
+                Resource: queueArn(target),
+                Condition: { ArnEquals: { "aws:SourceArn": { Ref: domainEventsTopic().logicalId } } },
+              },
+            ]),
+          },
+        });
+      }
+    },
+  );
+
+  test("the topic has the manifest's subscriptions and no other", () => {
+    const endpoints = resources("Messaging", "AWS::SNS::Subscription").map(([, resource]) =>
+      JSON.stringify(resource.Properties.Endpoint),
+    );
+    expect(endpoints.sort()).toEqual(subscriptionEntries.map(([name]) => JSON.stringify(queueArn(name))).sort());
+  });
+
+  test("the functions that publish domain events are those the manifest says, and only they can", () => {
+    const publishers = manifestFunctions.filter(({ deployed }) =>
+      statementsOf(deployed()).some((statement) => actionsOf(statement).includes("sns:Publish")),
+    );
+    expect(publishers.map(({ name }) => name).sort()).toEqual(
+      manifestFunctions
+        .filter(({ definition }) => definition.publishesEvents)
+        .map(({ name }) => name)
+        .sort(),
+    );
+    expect(publishers.length).toBeGreaterThan(0);
+  });
+});
+
 describe("Api", () => {
   test("the HTTP API has exactly the manifest routes, each integrated (payload 2.0) with its handler", () => {
     const routeKeys = resources("Api", "AWS::ApiGatewayV2::Route").map(([, route]) => route.Properties.RouteKey);
@@ -337,7 +418,9 @@ describe("functions", () => {
 
       expect(statements.every((statement) => statement.Effect === "Allow")).toBe(true);
       expect(actions.filter((action) => action === "*" || action.endsWith(":*"))).toEqual([]);
-      expect(actions.filter((action) => !/^(xray|dynamodb|sqs|ssm):/.test(action))).toEqual([]);
+      expect(actions.filter((action) => !/^(xray|dynamodb|sqs|ssm):/.test(action) && action !== "sns:Publish")).toEqual(
+        [],
+      );
       for (const statement of statements.filter((statement) => [statement.Resource].flat().includes("*"))) {
         expect(actionsOf(statement).every((action) => action.startsWith("xray:"))).toBe(true);
       }
@@ -365,6 +448,16 @@ describe("functions", () => {
       const sendsTo = [...(definition.sendsTo ?? []), ...(ownQueue ? [`${ownQueue}-dlq`] : [])];
       expect(queuesReachedBy(statements, "sqs:SendMessage").sort()).toEqual(sendsTo.sort());
       expect(queuesReachedBy(statements, "sqs:ReceiveMessage")).toEqual(ownQueue ? [ownQueue] : []);
+
+      const publishing = statements.filter((statement) =>
+        actionsOf(statement).some((action) => action.startsWith("sns:")),
+      );
+      if (!definition.publishesEvents) expect(publishing).toEqual([]);
+      if (definition.publishesEvents) {
+        expect(publishing).toHaveLength(1);
+        expect(actionsOf(publishing[0] as Statement)).toEqual(["sns:Publish"]);
+        expect(JSON.stringify(publishing[0]?.Resource)).toContain(domainEventsTopic().logicalId);
+      }
 
       const secrets = [...(definition.secrets ?? [])].sort();
       expect(secretsReadBy(statements)).toEqual(secrets);
@@ -449,7 +542,7 @@ describe("Alarms", () => {
   const queueNames = Object.keys(queues) as QueueName[];
 
   test("one SNS topic, encrypted with a rotating KMS key that CloudWatch may use", () => {
-    expect(stackNames.flatMap((stack) => resources(stack, "AWS::SNS::Topic"))).toHaveLength(1);
+    expect(resources("Alarms", "AWS::SNS::Topic")).toHaveLength(1);
     const topic = alarmTopic();
     expect(topic.properties.TopicName).toBe(`${stage}-${appName}-alarms`);
     const keys = resources("Alarms", "AWS::KMS::Key");
@@ -494,14 +587,18 @@ describe("Alarms", () => {
   });
 
   test("an email subscription when ALARM_EMAIL is set, none otherwise", () => {
-    const subscriptions = resources("Alarms", "AWS::SNS::Subscription");
-    expect(subscriptions).toHaveLength(1);
-    expect((subscriptions[0] as [string, CfnResource])[1].Properties).toMatchObject({
+    const emailSubscriptions = (synthesized: Record<StackName, Template>) =>
+      stackNames
+        .flatMap((stack) => resourcesIn(synthesized, stack, "AWS::SNS::Subscription"))
+        .filter(([, subscription]) => subscription.Properties.Protocol !== "sqs");
+    const found = emailSubscriptions(templates);
+    expect(found).toHaveLength(1);
+    expect((found[0] as [string, CfnResource])[1].Properties).toMatchObject({
       Protocol: "email",
       Endpoint: operations.ALARM_EMAIL,
       TopicArn: { Ref: alarmTopic().logicalId },
     });
-    expect(stackNames.flatMap((stack) => resourcesIn(defaultTemplates, stack, "AWS::SNS::Subscription"))).toEqual([]);
+    expect(emailSubscriptions(defaultTemplates)).toEqual([]);
   });
 
   test("one alarm per DLQ, per consumed queue, two per manifest function, and one on the API's 5xx: nothing more", () => {
@@ -734,6 +831,10 @@ function queueResource(id: string): { logicalId: string; properties: Record<stri
   return { logicalId: found[0], properties: found[1].Properties };
 }
 
+function queueArn(id: string): unknown {
+  return { "Fn::GetAtt": [queueResource(id).logicalId, "Arn"] };
+}
+
 function allQueueIds(): string[] {
   return Object.keys(queues).flatMap((name) => [name, `${name}-dlq`]);
 }
@@ -743,7 +844,15 @@ function locationsAsLogicalIds(): ResourceLocations {
   for (const name of Object.keys(queues) as QueueName[]) {
     queueUrls[name] = { url: queueResource(name).logicalId, deadLetterUrl: queueResource(`${name}-dlq`).logicalId };
   }
-  return { tableName: tableLogicalId(), queueUrls };
+  return { tableName: tableLogicalId(), queueUrls, domainEventTopicArn: domainEventsTopic().logicalId };
+}
+
+function domainEventsTopic(): { logicalId: string; properties: Record<string, unknown> } {
+  const found = resources("Messaging", "AWS::SNS::Topic").find(
+    ([, topic]) => topic.Properties.TopicName === `${stage}-${appName}-${domainEventTopic}`,
+  );
+  if (!found) throw new Error("No domain-event topic");
+  return { logicalId: found[0], properties: found[1].Properties };
 }
 
 function lambda(stack: StackName, logicalId: string): DeployedFunction {

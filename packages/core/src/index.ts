@@ -1,4 +1,5 @@
 export * from "./config/yaml.ts";
+export * from "./domain-events/index.ts";
 export * from "./errors.ts";
 export * from "./json.ts";
 export * from "./leads/fields.ts";
@@ -6,6 +7,7 @@ export * from "./leads/history.ts";
 export * from "./leads/identity.ts";
 export * from "./leads/ingest.ts";
 export * from "./leads/lead.ts";
+export * from "./leads/lead-events.ts";
 export * from "./leads/limits.ts";
 export * from "./leads/normalize.ts";
 export * from "./leads/stages.ts";

@@ -1,11 +1,11 @@
 import { loadConfig } from "@leadflow/config";
-import { LeadSignalSchema, type ScoringDependencies, type SignalPublisher } from "@leadflow/core";
+import { type DomainEventPublisher, DomainEventSchema, type ScoringDependencies } from "@leadflow/core";
 import { environmentNames } from "@leadflow/manifest";
 import { createLeadStore } from "@leadflow/store";
 import { clients } from "./clients.ts";
 import { once, perConfig } from "./once.ts";
 import { requiredSetting, setting } from "./settings.ts";
-import { queueSender } from "./sqs.ts";
+import { topicPublisher } from "./sns.ts";
 
 /** Shared building blocks, built on first use and kept for the life of the process (or the config). */
 export const leadStore = once(() =>
@@ -23,17 +23,20 @@ export const sources = () => config().sources;
 
 export const scoringModel = () => config().scoring;
 
-/** Signals (a lead turned hot or marketing-qualified) go to the `qualified` queue. */
-export const signalPublisher = once((): SignalPublisher => {
-  const send = queueSender(requiredSetting(environmentNames.queueUrl("qualified")), LeadSignalSchema);
-  return { publish: (signals) => send(signals) };
+/** Domain events go to the topic; each subscribed queue receives the types it asked for. */
+export const eventPublisher = once((): DomainEventPublisher => {
+  const publish = topicPublisher(requiredSetting(environmentNames.domainEventTopicArn), DomainEventSchema);
+  return { publish };
 });
 
-/** What scoring a lead needs: the table, the config, the signal queue and a clock. */
+/** The name the publisher had when scoring's signals were the only events. */
+export const signalPublisher = eventPublisher;
+
+/** What scoring a lead needs: the table, the config, the event topic and a clock. */
 export const scoringDependencies = perConfig(
   (): ScoringDependencies => ({
     repository: leadStore(),
-    publisher: signalPublisher(),
+    publisher: eventPublisher(),
     model: scoringModel(),
     now: () => new Date().toISOString(),
   }),

@@ -4,4 +4,5 @@ export * from "./http.ts";
 export * from "./logger.ts";
 export * from "./once.ts";
 export * from "./settings.ts";
+export * from "./sns.ts";
 export * from "./sqs.ts";

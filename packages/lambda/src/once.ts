@@ -13,12 +13,30 @@ export function perConfig<T>(build: () => T): () => T {
   return builtPer(() => process.env[environmentNames.configDir], build);
 }
 
+/** On AWS a process runs one function, whose singletons are the process's. */
+const processOwner = {};
+let ownerOf: () => object | undefined = () => undefined;
+
+/**
+ * Keeps the values `once` and `perConfig` build per owner: `npm start` runs several handlers in
+ * one process, each with its own environment, and passes the handler running, so no handler uses
+ * a client or a config built from another one's environment.
+ */
+export function keepSingletonsPer(owner: () => object | undefined): void {
+  ownerOf = owner;
+}
+
 /** Builds a value on first call, and again whenever `key` gives something else. */
 function builtPer<T>(key: () => unknown, build: () => T): () => T {
-  let built: { key: unknown; value: T } | undefined;
+  const built = new WeakMap<object, { key: unknown; value: T }>();
   return () => {
+    const owner = ownerOf() ?? processOwner;
     const current = key();
-    if (!built || built.key !== current) built = { key: current, value: build() };
-    return built.value;
+    let entry = built.get(owner);
+    if (!entry || entry.key !== current) {
+      entry = { key: current, value: build() };
+      built.set(owner, entry);
+    }
+    return entry.value;
   };
 }

@@ -202,7 +202,7 @@ function checked<Message>(schema: z.ZodType<Message>, message: Message): Message
  * `JSON.stringify` already escapes); they can only appear inside JSON strings, where an escape
  * means the same, so the consumer parses back exactly what was sent.
  */
-function serializeWithinLimit(message: unknown): string {
+export function serializeWithinLimit(message: unknown): string {
   const body = JSON.stringify(message).replace(/[\uFFFE\uFFFF]/g, (char) => `\\u${char.charCodeAt(0).toString(16)}`);
   if (Buffer.byteLength(body) > maxMessageBytes) {
     throw new PayloadTooLargeError(`The request is over ${maxMessageBytes / 1024} KB once queued`, {

@@ -8,6 +8,15 @@ import {
   ResourceNotFoundException,
 } from "@aws-sdk/client-dynamodb";
 import {
+  CreateTopicCommand,
+  ListSubscriptionsByTopicCommand,
+  SetSubscriptionAttributesCommand,
+  SNSClient,
+  SubscribeCommand,
+  type Subscription,
+  UnsubscribeCommand,
+} from "@aws-sdk/client-sns";
+import {
   CreateQueueCommand,
   GetQueueAttributesCommand,
   GetQueueUrlCommand,
@@ -15,7 +24,14 @@ import {
   SetQueueAttributesCommand,
   SQSClient,
 } from "@aws-sdk/client-sqs";
-import { type QueueDefinition, type QueueName, queues } from "@leadflow/manifest";
+import {
+  domainEventTopic,
+  type QueueDefinition,
+  type QueueName,
+  queues,
+  type SubscriptionDefinition,
+  subscriptions,
+} from "@leadflow/manifest";
 import { createTableInput } from "@leadflow/store";
 import dynalite from "dynalite";
 import { startFauxqs } from "fauxqs";
@@ -42,7 +58,7 @@ export async function startDynamo(dataDir?: string): Promise<Emulator> {
   return { endpoint: `http://${host}:${(server.address() as AddressInfo).port}`, stop: () => close(server) };
 }
 
-/** SQS (fauxqs): in memory, or SQLite under `dataDir`. */
+/** SQS and SNS (fauxqs, one endpoint for both): in memory, or SQLite under `dataDir`. */
 export async function startSqs(dataDir?: string): Promise<Emulator> {
   const server = await startFauxqs({
     port: 0,
@@ -59,6 +75,10 @@ export function dynamoClient(endpoint: string): DynamoDBClient {
 
 export function sqsClient(endpoint: string): SQSClient {
   return new SQSClient({ endpoint, region: localRegion, credentials: localCredentials });
+}
+
+export function snsClient(endpoint: string): SNSClient {
+  return new SNSClient({ endpoint, region: localRegion, credentials: localCredentials });
 }
 
 /** Creates the table (and its indexes) from the definition the stack deploys, unless it exists. */
@@ -122,6 +142,69 @@ async function existingQueueUrl(client: SQSClient, name: string): Promise<string
     if (error instanceof QueueDoesNotExist) return undefined;
     throw error;
   }
+}
+
+/**
+ * Creates the domain-event topic and subscribes each queue of the manifest's `subscriptions` to
+ * it, as the stack deploys them: raw message delivery, a filter policy on the `type` attribute.
+ * Kept from an earlier run (--data), subscriptions are brought up to date and those the manifest
+ * no longer lists removed. Returns the topic's ARN.
+ */
+export async function ensureEventTopic(
+  client: SNSClient,
+  queueLocations: Record<QueueName, QueueLocation>,
+): Promise<string> {
+  const { TopicArn } = await client.send(new CreateTopicCommand({ Name: `${queueNamePrefix}${domainEventTopic}` }));
+  const topicArn = TopicArn as string;
+  const existing = await topicSubscriptions(client, topicArn);
+  const wanted = new Map(
+    (Object.entries(subscriptions) as [QueueName, SubscriptionDefinition][]).map(([queue, subscription]) => [
+      queueLocations[queue].arn,
+      subscriptionAttributes(subscription),
+    ]),
+  );
+  for (const subscription of existing) {
+    const attributes = wanted.get(subscription.Endpoint ?? "");
+    if (!attributes) {
+      await client.send(new UnsubscribeCommand({ SubscriptionArn: subscription.SubscriptionArn }));
+      continue;
+    }
+    wanted.delete(subscription.Endpoint as string);
+    for (const [AttributeName, AttributeValue] of Object.entries(attributes)) {
+      await client.send(
+        new SetSubscriptionAttributesCommand({
+          SubscriptionArn: subscription.SubscriptionArn,
+          AttributeName,
+          AttributeValue,
+        }),
+      );
+    }
+  }
+  for (const [queueArn, attributes] of wanted) {
+    await client.send(
+      new SubscribeCommand({ TopicArn: topicArn, Protocol: "sqs", Endpoint: queueArn, Attributes: attributes }),
+    );
+  }
+  return topicArn;
+}
+
+/** What a subscription is created with, here and in the stack: raw delivery, filtered on `type`. */
+export function subscriptionAttributes(subscription: SubscriptionDefinition): Record<string, string> {
+  return {
+    RawMessageDelivery: "true",
+    FilterPolicy: JSON.stringify({ type: [...subscription.eventTypes] }),
+  };
+}
+
+async function topicSubscriptions(client: SNSClient, topicArn: string): Promise<Subscription[]> {
+  const found: Subscription[] = [];
+  let NextToken: string | undefined;
+  do {
+    const page = await client.send(new ListSubscriptionsByTopicCommand({ TopicArn: topicArn, NextToken }));
+    found.push(...(page.Subscriptions ?? []));
+    NextToken = page.NextToken;
+  } while (NextToken);
+  return found;
 }
 
 function close(server: Server): Promise<void> {

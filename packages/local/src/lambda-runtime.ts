@@ -9,11 +9,16 @@ export const projectRoot = resolve(import.meta.dirname, "../../..");
 // biome-ignore lint/suspicious/noExplicitAny: handlers of every event type pass through here.
 export type LambdaHandler = (event: any, context: Context) => Promise<any>;
 
-/** Imports a handler by its SST path (`functions/leads/get.handler`), as a cold start would. */
-export async function loadHandler(handlerPath: string): Promise<LambdaHandler> {
+/**
+ * Imports a handler by its SST path (`functions/leads/get.handler`), as a cold start would. With
+ * `instance`, the handler's file is a module of its own for that name, as each Lambda function
+ * loads its own copy: two manifest entries on one file do not share its top-level state.
+ */
+export async function loadHandler(handlerPath: string, instance?: string): Promise<LambdaHandler> {
   const dot = handlerPath.lastIndexOf(".");
-  const file = resolve(projectRoot, `${handlerPath.slice(0, dot)}.ts`);
-  const module = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+  const url = pathToFileURL(resolve(projectRoot, `${handlerPath.slice(0, dot)}.ts`));
+  if (instance) url.searchParams.set("function", instance);
+  const module = (await import(url.href)) as Record<string, unknown>;
   const handler = module[handlerPath.slice(dot + 1)];
   if (typeof handler !== "function") throw new Error(`${handlerPath} does not export a handler function`);
   return handler as LambdaHandler;

@@ -1,6 +1,6 @@
 import { type ScheduleDefinition, type ScheduleName, schedules } from "@leadflow/manifest";
 import type { LocalTool } from "./gateway.ts";
-import { functionNameOf, lambdaContext, loadHandler } from "./lambda-runtime.ts";
+import { functionNameOf, type LambdaHandler, lambdaContext } from "./lambda-runtime.ts";
 import { reply } from "./reply.ts";
 
 export interface LocalSchedules {
@@ -13,15 +13,16 @@ export interface LocalSchedules {
 
 /**
  * The stack's crons on local timers: each schedule runs every `localEverySeconds` (scaled by
- * `--fast`), and on demand. Handlers are imported once the environment is set, like routes.
+ * `--fast`), and on demand. `load` imports a schedule's handler, in its own environment.
  */
-export async function startSchedules(timeScale: number): Promise<LocalSchedules> {
+export async function startSchedules(
+  timeScale: number,
+  load: (name: ScheduleName, definition: ScheduleDefinition) => Promise<LambdaHandler>,
+): Promise<LocalSchedules> {
   const entries = Object.entries(schedules) as [ScheduleName, ScheduleDefinition][];
   const handlers = new Map(
     await Promise.all(
-      entries.map(
-        async ([name, definition]) => [name, { definition, handler: await loadHandler(definition.handler) }] as const,
-      ),
+      entries.map(async ([name, definition]) => [name, { definition, handler: await load(name, definition) }] as const),
     ),
   );
   const running = new Map<string, Promise<unknown>>();

@@ -5,20 +5,28 @@ import { GetQueueAttributesCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import type { ConfigError } from "@leadflow/core";
 import {
   consumedQueues,
-  environmentFor,
   environmentNames,
   type FunctionDefinition,
   functionDefaults,
   type QueueName,
+  type ResourceLocations,
   routes,
   schedules,
   secretNames,
 } from "@leadflow/manifest";
 import { type CheckedConfigInUse, useCheckedConfig } from "./config-reload.ts";
-import { developmentSecrets, localRegion, localTableName } from "./development.ts";
-import { ensureQueues, localCredentials, type QueueLocation, sqsClient, startSqs } from "./emulators.ts";
+import { localTableName } from "./development.ts";
+import { ensureEventTopic, ensureQueues, type QueueLocation, snsClient, sqsClient, startSqs } from "./emulators.ts";
 import { startGateway } from "./gateway.ts";
-import { functionNameOf, loadHandler, projectRoot } from "./lambda-runtime.ts";
+import {
+  type HandlerEnvironmentReport,
+  type IsolatedHandlers,
+  isolatedHandlers,
+  type LocalEnvironmentContext,
+  localEnvironmentFor,
+  localRuntimeEnvironment,
+} from "./handler-environment.ts";
+import { functionNameOf, projectRoot } from "./lambda-runtime.ts";
 import { metaGraphStandIn } from "./meta-graph-stand-in.ts";
 import { redriveTool } from "./redrive.ts";
 import { reply } from "./reply.ts";
@@ -55,15 +63,23 @@ export interface LocalStack {
   port: number;
   /** The Meta Graph stand-in's control URL, when the stack serves it (META_GRAPH_URL unset). */
   metaGraphStandIn: string | undefined;
-  endpoints: { dynamodb: string; sqs: string };
+  endpoints: { dynamodb: string; sqs: string; sns: string };
   tableName: string;
   queues: Record<QueueName, QueueLocation>;
+  /** The domain-event topic, which the manifest's subscribed queues receive from. */
+  domainEventTopicArn: string;
   /** Settles if the queue worker dies: the gateway is then closed, so nothing more is acknowledged. */
   failed: Promise<Error>;
   /** Messages waiting or in flight on the queues a consumer reads (DLQs excluded). */
   pendingMessages(): Promise<number>;
   /** The stack's crons, on local timers; `run` runs one now. */
   schedules: LocalSchedules;
+  /**
+   * Per handler (route key, `consumer <name>`, `schedule <name>`), its invocations so far and the
+   * environment variables it read that its manifest entry does not give it (undefined to it, as
+   * on Lambda), from both processes.
+   */
+  handlerEnvironments(): Promise<Record<string, HandlerEnvironmentReport>>;
   /**
    * Stops taking requests, lets the worker finish the batches under way, then stops. Returns how
    * many messages were still queued: kept in `dataDir` for the next start, or gone when in memory.
@@ -80,13 +96,15 @@ const environmentPath = "/_local/environment";
 /** Everything `npm start` runs: emulators, queue workers and the HTTP API, on this machine. */
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const worker = workerChannel();
+  const handlers = isolatedHandlers();
   // Refused before anything starts, with every mistake's line and column.
   const config = useCheckedConfig(options.configDir ?? join(projectRoot, "config"), (reload) => {
     if ("mistakes" in reload) return options.onConfigChange?.(reload);
+    handlers.setEverywhere(environmentNames.configDir, reload.configDir);
     worker.tell({ type: "config", configDir: reload.configDir });
     options.onConfigChange?.({ scoringVersion: reload.scoringVersion });
   });
-  return startServices(options, config, worker).catch((error: unknown) => {
+  return startServices(options, config, worker, handlers).catch((error: unknown) => {
     config.close();
     throw error;
   });
@@ -96,26 +114,33 @@ async function startServices(
   options: LocalStackOptions,
   config: CheckedConfigInUse,
   channel: WorkerChannel,
+  handlers: IsolatedHandlers,
 ): Promise<LocalStack> {
   const timeScale = options.fast ? fastTimeScale : 1;
   const sqsEmulator = await startSqs(options.dataDir);
   const sqs = sqsClient(sqsEmulator.endpoint);
   const queues = await ensureQueues(sqs);
+  const domainEventTopicArn = await ensureEventTopic(snsClient(sqsEmulator.endpoint), queues);
+  const resources: ResourceLocations = { tableName: localTableName, queueUrls: queues, domainEventTopicArn };
 
   // The queue worker yields to API requests; it starts after the gateway, hence the channel.
   const activity = requestActivity((busy) => channel.tell({ type: busy ? "busy" : "idle" }));
   const gateway = await startGateway(options.port ?? Number(process.env.PORT || 3000), activity);
   const metaGraphUrl = options.environment?.META_GRAPH_URL ?? process.env.META_GRAPH_URL;
   if (!metaGraphUrl) gateway.mount(metaGraphStandInPath, metaGraphStandIn());
-  const environment = handlerEnvironment(sqsEmulator.endpoint, {
+  // Secrets and settings for the handlers; each gets those its manifest entry lists.
+  const values: Record<string, string | undefined> = {
+    ...process.env,
     META_GRAPH_URL: metaGraphUrl ?? `http://127.0.0.1:${gateway.port}${metaGraphStandInPath}/v25.0`,
     ...options.environment,
-  });
-  const worker = await startWorker(environment, {
+  };
+  const worker = await startWorker(values, {
     ...(options.dataDir ? { dataDir: options.dataDir } : {}),
     tableName: localTableName,
     sqsEndpoint: sqsEmulator.endpoint,
     queues,
+    domainEventTopicArn,
+    configDir: config.current(),
     timeScale,
     concurrency: options.workerConcurrency ?? 4,
   });
@@ -124,30 +149,38 @@ async function startServices(
   // An edit checked while the worker started would have been dropped.
   channel.tell({ type: "config", configDir: config.current() });
 
-  const resources = { tableName: localTableName, queueUrls: queues };
-  Object.assign(process.env, environment, { AWS_ENDPOINT_URL_DYNAMODB: worker.dynamodbEndpoint });
-  for (const definition of [...Object.values(routes), ...Object.values(schedules)]) {
-    Object.assign(process.env, environmentFor(definition, resources));
-  }
-
+  const context: LocalEnvironmentContext = {
+    resources,
+    runtime: localRuntimeEnvironment(
+      { sqs: sqsEmulator.endpoint, dynamodb: worker.dynamodbEndpoint },
+      config.current(),
+    ),
+    values,
+    timeScale,
+  };
   const gatewayRoutes = await Promise.all(
     Object.entries(routes).map(async ([routeKey, route]: [string, FunctionDefinition]) => ({
       routeKey,
       functionName: functionNameOf(route.handler),
-      handler: await loadHandler(route.handler),
+      handler: await handlers.load(routeKey, route.handler, localEnvironmentFor(route, context)),
       timeoutSeconds: route.timeoutSeconds ?? functionDefaults.timeoutSeconds,
     })),
   );
-  const localSchedules = await startSchedules(timeScale);
+  const localSchedules = await startSchedules(timeScale, (name, definition) =>
+    handlers.load(`schedule ${name}`, definition.handler, localEnvironmentFor(definition, context)),
+  );
+  // An edit checked while the handlers loaded would have been missed by those loaded before it.
+  handlers.setEverywhere(environmentNames.configDir, config.current());
   gateway.mount(redrivePath, redriveTool(sqs, queues));
   gateway.mount(schedulesPath, localSchedules.tool);
-  // What command-line tools (rescore) need to reach this stack's table and queues; no secrets.
+  // What command-line tools (rescore) need to reach this stack's table and topic: what the
+  // daily refresh sees, which holds no secret.
   const secretSet = new Set<string>(secretNames);
-  const toolEnvironment = {
-    ...Object.fromEntries(Object.entries(environment).filter(([name]) => !secretSet.has(name))),
-    AWS_ENDPOINT_URL_DYNAMODB: worker.dynamodbEndpoint,
-    ...environmentFor(schedules["refresh-temperatures"], resources),
-  };
+  const toolEnvironment = Object.fromEntries(
+    Object.entries(localEnvironmentFor(schedules["refresh-temperatures"], context)).filter(
+      ([name]) => !secretSet.has(name),
+    ),
+  );
   // Tools score with the config the handlers use now: the latest edit that passed the checks.
   gateway.mount(environmentPath, async (_request, response) =>
     reply(response, 200, { ...toolEnvironment, [environmentNames.configDir]: config.current() }),
@@ -171,11 +204,15 @@ async function startServices(
     url: gateway.url,
     port: gateway.port,
     metaGraphStandIn: metaGraphUrl ? undefined : `${gateway.url}${metaGraphStandInPath}`,
-    endpoints: { dynamodb: worker.dynamodbEndpoint, sqs: sqsEmulator.endpoint },
+    endpoints: { dynamodb: worker.dynamodbEndpoint, sqs: sqsEmulator.endpoint, sns: sqsEmulator.endpoint },
     tableName: localTableName,
     queues,
+    domainEventTopicArn,
     pendingMessages,
     schedules: localSchedules,
+    async handlerEnvironments() {
+      return { ...handlers.report(), ...(await worker.handlerEnvironments()) };
+    },
     failed,
     async stop() {
       stopping = true;
@@ -203,23 +240,10 @@ function workerChannel() {
 
 type WorkerChannel = ReturnType<typeof workerChannel>;
 
-/** What every local handler sees: emulator endpoints, fake credentials, secrets, settings. */
-function handlerEnvironment(sqsEndpoint: string, overrides: Record<string, string> = {}): Record<string, string> {
-  const secrets = Object.fromEntries(secretNames.map((name) => [name, process.env[name] || developmentSecrets[name]]));
-  return {
-    [environmentNames.runtime]: "local",
-    AWS_REGION: localRegion,
-    AWS_ACCESS_KEY_ID: localCredentials.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: localCredentials.secretAccessKey,
-    AWS_ENDPOINT_URL_SQS: sqsEndpoint,
-    ...secrets,
-    ...overrides,
-  };
-}
-
-async function startWorker(environment: Record<string, string>, workerOptions: WorkerOptions) {
+/** The worker process, given the values of secrets and settings in its own environment. */
+async function startWorker(values: Record<string, string | undefined>, workerOptions: WorkerOptions) {
   const child = fork(join(import.meta.dirname, "worker.ts"), {
-    env: { ...process.env, ...environment, LEADFLOW_WORKER_OPTIONS: JSON.stringify(workerOptions) },
+    env: { ...values, LEADFLOW_WORKER_OPTIONS: JSON.stringify(workerOptions) },
     execArgv: [],
   });
   const dynamodbEndpoint = await new Promise<string>((resolve, reject) => {
@@ -228,7 +252,22 @@ async function startWorker(environment: Record<string, string>, workerOptions: W
       if (message.type === "ready") resolve(message.dynamodbEndpoint);
     });
   });
-  return { process: child, dynamodbEndpoint, stop: () => stopChild(child) };
+  return {
+    process: child,
+    dynamodbEndpoint,
+    stop: () => stopChild(child),
+    /** The consumers' reports, asked of the worker. */
+    handlerEnvironments: () =>
+      new Promise<Record<string, HandlerEnvironmentReport>>((resolve) => {
+        const listen = (message: WorkerMessage) => {
+          if (message.type !== "handler-environments") return;
+          child.off("message", listen);
+          resolve(message.report);
+        };
+        child.on("message", listen);
+        child.send({ type: "report-handler-environments" } satisfies WorkerMessage);
+      }),
+  };
 }
 
 function stopChild(child: ChildProcess): Promise<void> {

@@ -15,7 +15,7 @@ export async function useStackEnvironment(): Promise<string> {
   } catch {
     throw new Error(
       `No leadflow at ${url}: start it with \`npm start\` (or set LEADFLOW_URL), or set TABLE_NAME and ` +
-        "QUALIFIED_QUEUE_URL to work on a deployed stack (see docs/deploy.md).",
+        "DOMAIN_EVENTS_TOPIC_ARN to work on a deployed stack (see docs/deploy.md).",
     );
   }
   if (!response.ok) throw new Error(`${url}/_local/environment answered ${response.status}`);

@@ -1,11 +1,15 @@
 import type { QueueName } from "@leadflow/manifest";
 import type { QueueLocation } from "./emulators.ts";
+import type { HandlerEnvironmentReport } from "./handler-environment.ts";
 
 export interface WorkerOptions {
   dataDir?: string;
   tableName: string;
   sqsEndpoint: string;
   queues: Record<QueueName, QueueLocation>;
+  domainEventTopicArn: string;
+  /** The checked copy of config/ the handlers read until a `config` message names another. */
+  configDir: string;
   timeScale: number;
   concurrency: number;
 }
@@ -17,4 +21,7 @@ export type WorkerMessage =
   | { type: "busy" }
   | { type: "idle" }
   /** config/ was edited and checked: handlers read this copy of it from now on. */
-  | { type: "config"; configDir: string };
+  | { type: "config"; configDir: string }
+  /** Per consumer: invocations, and what it read that its manifest entry does not give it. */
+  | { type: "report-handler-environments" }
+  | { type: "handler-environments"; report: Record<string, HandlerEnvironmentReport> };

@@ -1,11 +1,14 @@
 /**
  * The queue side of `npm start`, in a child process of lower OS priority so that webhook
  * acknowledgements keep the CPU they need: dynalite, and one poller per queue consumer. While
- * the API is busy the pollers yield (see yielding.ts).
+ * the API is busy the pollers yield (see yielding.ts). Each consumer sees only its own
+ * environment (handler-environment.ts); this process's environment holds the values of secrets
+ * and settings they are given from.
  */
-import { consumers, environmentFor, environmentNames, functionDefaults } from "@leadflow/manifest";
+import { type ConsumerDefinition, consumers, environmentNames, functionDefaults } from "@leadflow/manifest";
 import { dynamoClient, ensureTable, sqsClient, startDynamo } from "./emulators.ts";
-import { functionNameOf, loadHandler } from "./lambda-runtime.ts";
+import { isolatedHandlers, localEnvironmentFor, localRuntimeEnvironment } from "./handler-environment.ts";
+import { functionNameOf } from "./lambda-runtime.ts";
 import { startPoller } from "./poller.ts";
 import type { WorkerMessage, WorkerOptions } from "./worker-protocol.ts";
 import { ingestionGate } from "./yielding.ts";
@@ -17,18 +20,23 @@ process.on("SIGINT", () => undefined);
 
 const dynamo = await startDynamo(options.dataDir);
 await ensureTable(dynamoClient(dynamo.endpoint), options.tableName);
-process.env.AWS_ENDPOINT_URL_DYNAMODB = dynamo.endpoint;
 
 const sqs = sqsClient(options.sqsEndpoint);
-const resources = { tableName: options.tableName, queueUrls: options.queues };
+const handlers = isolatedHandlers();
+const context = {
+  resources: {
+    tableName: options.tableName,
+    queueUrls: options.queues,
+    domainEventTopicArn: options.domainEventTopicArn,
+  },
+  runtime: localRuntimeEnvironment({ sqs: options.sqsEndpoint, dynamodb: dynamo.endpoint }, options.configDir),
+  values: { ...process.env },
+  timeScale: options.timeScale,
+};
 
 const gate = ingestionGate();
 const pollers: ReturnType<typeof startPoller>[] = [];
-for (const consumer of Object.values(consumers)) {
-  // Handlers read their environment when imported, like a Lambda cold start.
-  Object.assign(process.env, environmentFor(consumer, resources), {
-    [environmentNames.retryBaseSeconds]: String(Math.max(1, Math.round(consumer.retryBaseSeconds * options.timeScale))),
-  });
+for (const [name, consumer] of Object.entries(consumers) as [string, ConsumerDefinition][]) {
   const queue = options.queues[consumer.queue];
   pollers.push(
     startPoller({
@@ -36,7 +44,7 @@ for (const consumer of Object.values(consumers)) {
       queueUrl: queue.url,
       queueArn: queue.arn,
       functionName: functionNameOf(consumer.handler),
-      handler: await loadHandler(consumer.handler),
+      handler: await handlers.load(`consumer ${name}`, consumer.handler, localEnvironmentFor(consumer, context)),
       batchSize: consumer.batchSize,
       concurrency: options.concurrency,
       timeoutSeconds: consumer.timeoutSeconds ?? functionDefaults.timeoutSeconds,
@@ -58,7 +66,9 @@ function stop(): Promise<void> {
 process.on("message", (message: WorkerMessage) => {
   if (message.type === "stop") void stop();
   else if (message.type === "busy" || message.type === "idle") gate.setBusy(message.type === "busy");
-  else if (message.type === "config") process.env[environmentNames.configDir] = message.configDir;
+  else if (message.type === "config") handlers.setEverywhere(environmentNames.configDir, message.configDir);
+  else if (message.type === "report-handler-environments")
+    process.send?.({ type: "handler-environments", report: handlers.report() } satisfies WorkerMessage);
 });
 process.on("disconnect", () => void stop());
 process.send?.({ type: "ready", dynamodbEndpoint: dynamo.endpoint } satisfies WorkerMessage);

@@ -60,8 +60,9 @@ export const queues = {
     deadLetterRetentionSeconds: 14 * days,
   },
   /**
-   * Signals: a lead turned hot or marketing-qualified. Read by the speed-to-lead and nurture
-   * work of later releases; until then they wait here, for 7 days.
+   * Speed-to-lead's subscription to the domain events (see `subscriptions`): a lead turned hot or
+   * marketing-qualified, or arrived from a source that alerts on arrival. Read by the speed-to-lead
+   * work; until then they wait here, for 7 days.
    */
   qualified: {
     visibilityTimeoutSeconds: 120,
@@ -72,12 +73,32 @@ export const queues = {
 } as const satisfies Record<string, QueueDefinition>;
 export type QueueName = keyof typeof queues;
 
+/**
+ * Domain events (schemas in packages/core, `DomainEventSchema`) are published to one SNS topic,
+ * with their `type` as a message attribute. Each queue listed here is subscribed to it with a
+ * filter policy on `type` and raw message delivery: it receives exactly the event types it lists,
+ * each message body being the event's JSON. A new consumer adds its queue above and one entry here.
+ */
+export interface SubscriptionDefinition {
+  eventTypes: readonly string[];
+}
+
+export const subscriptions = {
+  qualified: { eventTypes: ["lead.hot", "lead.marketing-qualified", "lead.arrived"] },
+} as const satisfies Partial<Record<QueueName, SubscriptionDefinition>>;
+export type SubscribedQueue = keyof typeof subscriptions;
+
+/** The topic's name (prefixed with the stage on AWS, `leadflow-` locally). */
+export const domainEventTopic = "domain-events";
+
 /** What a function may touch; the stack turns it into least-privilege grants. */
 export interface FunctionDefinition {
   /** SST handler path: file without extension, then the export. */
   handler: string;
   table?: "read" | "readwrite";
   sendsTo?: readonly QueueName[];
+  /** Publishes domain events: `sns:Publish` on the topic, its ARN in DOMAIN_EVENTS_TOPIC_ARN. */
+  publishesEvents?: boolean;
   secrets?: readonly SecretName[];
   /** Also the signing secrets form sources name in config/sources.yaml (`signingSecret`). */
   sourceSecrets?: boolean;
@@ -125,7 +146,7 @@ export const consumers = {
     retryBaseSeconds: 30,
     timeoutSeconds: 20,
     table: "readwrite",
-    sendsTo: ["qualified"],
+    publishesEvents: true,
     secrets: ["META_PAGE_ACCESS_TOKEN"],
     settings: ["META_GRAPH_URL"],
   },
@@ -136,7 +157,7 @@ export const consumers = {
     retryBaseSeconds: 10,
     timeoutSeconds: 20,
     table: "readwrite",
-    sendsTo: ["qualified"],
+    publishesEvents: true,
   },
 } as const satisfies Record<string, ConsumerDefinition>;
 
@@ -158,7 +179,7 @@ export const schedules = {
     localEverySeconds: days,
     timeoutSeconds: 900,
     table: "readwrite",
-    sendsTo: ["qualified"],
+    publishesEvents: true,
   },
 } as const satisfies Record<string, ScheduleDefinition>;
 export type ScheduleName = keyof typeof schedules;
@@ -170,11 +191,13 @@ export const commonSettings = ["POWERTOOLS_LOG_LEVEL"] as const;
 export interface ResourceLocations {
   tableName: string;
   queueUrls: Record<QueueName, { url: string; deadLetterUrl: string }>;
+  domainEventTopicArn: string;
 }
 
 export const environmentNames = {
   tableName: "TABLE_NAME",
   queueUrl: (queue: QueueName) => `${queue.toUpperCase()}_QUEUE_URL`,
+  domainEventTopicArn: "DOMAIN_EVENTS_TOPIC_ARN",
   /** A consumer's own queue, for retry delays. */
   ownQueueUrl: "QUEUE_URL",
   deadLetterUrl: "DEAD_LETTER_QUEUE_URL",
@@ -200,6 +223,7 @@ export function environmentFor(
   for (const queue of definition.sendsTo ?? []) {
     environment[environmentNames.queueUrl(queue)] = resources.queueUrls[queue].url;
   }
+  if (definition.publishesEvents) environment[environmentNames.domainEventTopicArn] = resources.domainEventTopicArn;
   if ("queue" in definition) {
     environment[environmentNames.ownQueueUrl] = resources.queueUrls[definition.queue].url;
     environment[environmentNames.deadLetterUrl] = resources.queueUrls[definition.queue].deadLetterUrl;

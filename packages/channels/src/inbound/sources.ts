@@ -34,6 +34,10 @@ const SourceSchema = z
       .regex(sourceSecretPattern, "FORM_SIGNING_SECRET_<NAME>, in capitals, digits and underscores")
       .optional()
       .describe("form sources: the secret (env / SST secret) this form signs with, instead of FORM_SIGNING_SECRET"),
+    alertOnArrival: z
+      .boolean()
+      .default(false)
+      .describe("announce every lead this source creates (lead.arrived): speed-to-lead alerts a rep at once"),
   })
   .refine((source) => source.signingSecret === undefined || source.type === "form", {
     path: ["signingSecret"],
@@ -55,6 +59,8 @@ export interface Source {
   phoneCountry: string | undefined;
   /** The secret a form source's deliveries are signed with. */
   signingSecret: string;
+  /** A lead it creates is announced at once (`lead.arrived`), whatever its score. */
+  alertOnArrival: boolean;
   mapFields: (raw: Readonly<Record<string, string>>) => MappedFields;
 }
 
@@ -72,6 +78,7 @@ export function compileSources(config: SourcesConfig): Sources {
         type: source.type,
         phoneCountry: source.phoneCountry ?? config.defaults.phoneCountry,
         signingSecret: source.signingSecret ?? defaultSigningSecret,
+        alertOnArrival: source.alertOnArrival,
         mapFields: fieldMapper(source.fields as FieldMapping),
       },
     ]),

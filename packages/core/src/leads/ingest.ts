@@ -10,6 +10,7 @@ import { qualify } from "../scoring/qualify.ts";
 import { captureHistoryEntry } from "./history.ts";
 import { type IdentityClaims, identifiersOf, resolveIdentity } from "./identity.ts";
 import { type AppliedCapture, applyCapture, type CaptureReceipt, findSource, type Lead } from "./lead.ts";
+import { leadArrived } from "./lead-events.ts";
 import type { NormalizedLead } from "./normalize.ts";
 import { ConcurrentUpdateError, flushPending, maxSaveAttempts, withoutPending } from "./updates.ts";
 
@@ -34,6 +35,8 @@ export interface LeadRepository extends IdentityClaims, EventStore {
 export interface IngestDependencies extends ScoringDependencies {
   repository: LeadRepository;
   newLeadId: () => string;
+  /** Whether a lead created from this source is announced (`lead.arrived`); none when absent. */
+  alertsOnArrival?: (source: string) => boolean;
 }
 
 export interface IngestResult {
@@ -119,7 +122,10 @@ async function finish(deps: IngestDependencies, lead: Lead, receipt: CaptureRece
   await deps.repository.markReceiptApplied(receipt);
 }
 
-/** The merged lead scored for what it now is; its capture entry and changes left pending. */
+/**
+ * The merged lead scored for what it now is; its capture entry, changes and events left pending
+ * (`lead.arrived` when it was just created from a source that alerts on arrival).
+ */
 async function qualifyCapture(deps: IngestDependencies, applied: AppliedCapture, now: string): Promise<Lead> {
   const { model } = deps;
   const { lead, source } = applied;
@@ -130,9 +136,14 @@ async function qualifyCapture(deps: IngestDependencies, applied: AppliedCapture,
     cause: { kind: "capture", source: source.source, platformLeadId: source.platformLeadId },
     ...(replayed ? { engagement: replayed } : {}),
   });
+  const qualification = { ...result.qualification, recentEventIds: rememberedEvents(lead.qualification) };
+  const created = source.outcome === "created" && deps.alertsOnArrival?.(source.source) === true;
   return {
     ...lead,
-    qualification: { ...result.qualification, recentEventIds: rememberedEvents(lead.qualification) },
-    pending: { history: [captureHistoryEntry(lead, applied), ...result.history], signals: result.signals },
+    qualification,
+    pending: {
+      history: [captureHistoryEntry(lead, applied), ...result.history],
+      signals: [...(created ? [leadArrived(lead, source, qualification)] : []), ...result.signals],
+    },
   };
 }

@@ -1,6 +1,7 @@
 import { z } from "zod";
+import type { DomainEvent } from "../domain-events/index.ts";
 import { fieldRecord, toFieldRecord } from "../records.ts";
-import type { LeadSignal, Qualification } from "../scoring/qualify.ts";
+import type { Qualification } from "../scoring/qualify.ts";
 import { type ProfileField, profileFields } from "./fields.ts";
 import type { HistoryEntry } from "./history.ts";
 import { leadLimits, maxPlatformLeadIdBytes, utf8Length } from "./limits.ts";
@@ -90,12 +91,14 @@ export interface Lead extends LeadProfile {
 }
 
 /**
- * History entries and signals produced by a lead write, stored on the lead in that same write (an
- * outbox): if the process dies before carrying them out, the next writer of the lead does it.
+ * History entries and domain events produced by a lead write, stored on the lead in that same
+ * write (an outbox): if the process dies before carrying them out, the next writer of the lead
+ * does it.
  */
 export interface PendingEffects {
   history: HistoryEntry[];
-  signals: LeadSignal[];
+  /** Domain events to publish (the name is kept from when they were all scoring's signals). */
+  signals: DomainEvent[];
 }
 
 /** The delivery on the lead, if it is among those the lead still lists. */

@@ -1,4 +1,4 @@
-import type { LeadSignal } from "../scoring/qualify.ts";
+import type { DomainEventPublisher } from "../domain-events/index.ts";
 import type { HistoryEntry } from "./history.ts";
 import type { Lead } from "./lead.ts";
 
@@ -13,14 +13,12 @@ export interface LeadWriter {
   clearPending(leadId: string, version: number): Promise<void>;
 }
 
-/** Where signals go (the `qualified` queue); consumers tell repeats apart by the signal id. */
-export interface SignalPublisher {
-  publish(signals: readonly LeadSignal[]): Promise<void>;
-}
+/** The name domain event publishers had when scoring's signals were the only events. */
+export type SignalPublisher = DomainEventPublisher;
 
 export interface LeadUpdateDependencies {
   repository: LeadWriter;
-  publisher: SignalPublisher;
+  publisher: DomainEventPublisher;
 }
 
 /** Raised when other writers keep winning the race for one lead; the work is retried later. */
@@ -32,7 +30,7 @@ export const maxSaveAttempts = 8;
 
 /**
  * Carries out what a lead write left pending: its history entries (idempotent puts) and its
- * signals (published), then clears them from the lead. Run after every save, and before every
+ * domain events (published), then clears them from the lead. Run after every save, and before every
  * write on the lead as loaded, in case the writer before died between its save and this.
  */
 export async function flushPending({ repository, publisher }: LeadUpdateDependencies, lead: Lead): Promise<void> {

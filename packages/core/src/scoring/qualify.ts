@@ -1,10 +1,10 @@
 import { isCompanyDomain } from "company-email-validator";
-import { z } from "zod";
 import type { ProfileField } from "../leads/fields.ts";
 import type { HistoryEntry } from "../leads/history.ts";
 import type { Lead } from "../leads/lead.ts";
+import type { LeadSignal } from "../leads/lead-events.ts";
 import { clipText, leadLimits } from "../leads/limits.ts";
-import { type Stage, stages, transition } from "../leads/stages.ts";
+import { type Stage, transition } from "../leads/stages.ts";
 import type { BantKey, LeadFieldName, ScoringModel } from "./config.ts";
 import { type EngagementState, engagementAt, type RulePoints } from "./engagement.ts";
 
@@ -42,20 +42,6 @@ export interface Qualification {
   /** When the temperature drops next if nothing happens; the daily refresh reads leads due. */
   coolsAt?: string;
 }
-
-/** Published (on the `qualified` queue) when a lead turns hot or marketing-qualified. */
-export const LeadSignalSchema = z.object({
-  /** Stable: a signal published again after a crash has the same id. */
-  id: z.string().min(1),
-  type: z.enum(["lead.hot", "lead.marketing-qualified"]),
-  leadId: z.string().min(1),
-  at: z.iso.datetime(),
-  score: z.object({ fit: z.number(), engagement: z.number(), total: z.number() }),
-  temperature: z.enum(temperatures),
-  stage: z.enum(stages),
-  configVersion: z.string(),
-});
-export type LeadSignal = z.infer<typeof LeadSignalSchema>;
 
 export type QualifyCause =
   | { kind: "capture"; source: string; platformLeadId: string }

@@ -1,0 +1,119 @@
+import { type HandlerEnvironmentReport, type LocalStack, startLocalStack } from "@leadflow/local";
+import { consumers, routes, schedules } from "@leadflow/manifest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { formDelivery } from "../helpers/platforms.ts";
+import { testSecrets } from "../helpers/secrets.ts";
+import { waitFor } from "../helpers/wait.ts";
+
+/**
+ * Each handler of `npm start` sees only the environment its manifest entry gives it, as on
+ * Lambda: a stack of its own runs every route, consumer and schedule once, then reports, per
+ * handler, what it read of `process.env` that its entry does not list. Such a read is undefined
+ * to the handler; any that is not one of the runtime's or a library's own probes fails the test:
+ * list the setting in the manifest entry (then the stack sets it on AWS too).
+ */
+
+/**
+ * Names Lambda's runtime or SST sets, or libraries probe, the same with or without the manifest:
+ * never the application's settings. The namespaces of AWS (Lambda's variables, the SDK's
+ * options), X-Ray, Powertools, Node and SST; the home directory the SDK looks for ~/.aws in; TZ
+ * (set by Lambda, read by Powertools); yaml's debug switches; Node's `--watch` report.
+ */
+const runtimePrefixes = /^(AWS_|_X_AMZN_|POWERTOOLS_|NODE_|SST_)/;
+const libraryProbes = new Set([
+  "HOME",
+  "HOMEDRIVE",
+  "HOMEPATH",
+  "USERPROFILE",
+  "TZ",
+  "LOG_TOKENS",
+  "LOG_STREAM",
+  "WATCH_REPORT_DEPENDENCIES",
+]);
+const isRuntimeProbe = (name: string) => runtimePrefixes.test(name) || libraryProbes.has(name);
+
+let stack: LocalStack;
+const admin = { "x-api-key": testSecrets.ADMIN_API_KEY };
+
+beforeAll(async () => {
+  stack = await startLocalStack({
+    port: 0,
+    fast: true,
+    environment: { ...testSecrets, POWERTOOLS_LOG_LEVEL: "ERROR" },
+  });
+});
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+/** Every manifest entry, invoked once the way its users do. */
+async function invokeEveryHandler(): Promise<void> {
+  const get = (path: string, headers: Record<string, string> = admin) => fetch(`${stack.url}${path}`, { headers });
+  expect((await get("/health")).status).toBe(200);
+  const token = testSecrets.META_VERIFY_TOKEN;
+  const handshake = await get(`/webhooks/meta?hub.mode=subscribe&hub.verify_token=${token}&hub.challenge=42`, {});
+  expect(await handshake.text()).toBe("42");
+
+  const email = `environment-${Date.now()}@acme-rockets.com`;
+  const delivery = formDelivery({ email, jobTitle: "VP of Sales" }, { secret: testSecrets.FORM_SIGNING_SECRET });
+  const capture = await fetch(`${stack.url}${delivery.path}`, {
+    method: "POST",
+    headers: delivery.headers,
+    body: delivery.body,
+  });
+  expect(capture.status).toBe(202);
+  let leadId = "";
+  await waitFor(
+    async () => {
+      const found = (await (await get(`/leads?email=${encodeURIComponent(email)}`)).json()) as {
+        items: { id: string }[];
+      };
+      leadId = found.items[0]?.id ?? "";
+      return leadId !== "";
+    },
+    30_000,
+    "the ingest consumer to store the lead",
+  );
+  const posted = await fetch(`${stack.url}/leads/${leadId}/events`, {
+    method: "POST",
+    headers: { ...admin, "content-type": "application/json" },
+    body: JSON.stringify({ id: "demo-1", type: "demo_request", at: new Date().toISOString() }),
+  });
+  expect(posted.status).toBe(202);
+  await waitFor(
+    async () => {
+      const lead = (await (await get(`/leads/${leadId}`)).json()) as { history: { type: string }[] };
+      return lead.history.some((entry) => entry.type === "lead.event");
+    },
+    30_000,
+    "the score consumer to apply the event",
+  );
+  for (const name of Object.keys(schedules)) await stack.schedules.run(name);
+}
+
+describe("handler environments", () => {
+  let report: Record<string, HandlerEnvironmentReport>;
+
+  beforeAll(async () => {
+    await invokeEveryHandler();
+    report = await stack.handlerEnvironments();
+  });
+
+  const entries = [
+    ...Object.keys(routes),
+    ...Object.keys(consumers).map((name) => `consumer ${name}`),
+    ...Object.keys(schedules).map((name) => `schedule ${name}`),
+  ];
+
+  it.each(entries)("%s ran in its own environment and read no setting its manifest entry does not list", (entry) => {
+    const handler = report[entry];
+    expect(handler, `${entry} is not loaded by the local stack`).toBeDefined();
+    expect(handler?.invocations, `add an invocation of ${entry} to invokeEveryHandler`).toBeGreaterThan(0);
+    expect(handler?.unlisted.filter((name) => !isRuntimeProbe(name))).toEqual([]);
+  });
+
+  it("reports exactly the manifest's handlers", () => {
+    expect(Object.keys(report).sort()).toEqual([...entries].sort());
+  });
+});
