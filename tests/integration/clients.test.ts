@@ -4,7 +4,6 @@ import { GetItemCommand } from "@aws-sdk/client-dynamodb";
 import { SendTextMessageCommand } from "@aws-sdk/client-pinpoint-sms-voice-v2";
 import { GetAccountCommand } from "@aws-sdk/client-sesv2";
 import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
-import { GetParameterCommand } from "@aws-sdk/client-ssm";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 
 /**
@@ -12,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
  * each client must reach the endpoint its own variable names, and no other.
  */
 
-const services = ["DYNAMODB", "SQS", "SESV2", "PINPOINT_SMS_VOICE_V2", "SSM"] as const;
+const services = ["DYNAMODB", "SQS", "SESV2", "PINPOINT_SMS_VOICE_V2"] as const;
 type Service = (typeof services)[number];
 
 const seen: { service: Service; path: string; target: string | undefined }[] = [];
@@ -55,7 +54,6 @@ describe("the AWS client factory", () => {
         () =>
           clients.sms().send(new SendTextMessageCommand({ DestinationPhoneNumber: "+14155550100", MessageBody: "hi" })),
       ],
-      ["SSM", () => clients.ssm().send(new GetParameterCommand({ Name: "/leadflow/test/public-url" }))],
     ];
     for (const [, call] of calls) await expect(call()).rejects.toThrow();
 
