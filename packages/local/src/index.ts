@@ -1,5 +1,9 @@
 export { developmentSecrets, localTableName } from "./development.ts";
 export { dynamoClient, ensureQueues, ensureTable, sqsClient, startDynamo, startSqs } from "./emulators.ts";
+export { messagesTool } from "./messages-tool.ts";
 export { metaGraphStandIn } from "./meta-graph-stand-in.ts";
+export { type Outbox, type OutboxItem, openOutbox } from "./outbox.ts";
 export { startPoller, toRecord as toSqsRecord } from "./poller.ts";
+export { type SesEmulator, startSes } from "./ses-emulator.ts";
+export { startSms } from "./sms-emulator.ts";
 export { type LocalStack, type LocalStackOptions, startLocalStack } from "./stack.ts";

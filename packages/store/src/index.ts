@@ -1,3 +1,4 @@
 export { createEntities, type Entities } from "./entities.ts";
 export { createLeadStore, type LeadStore, LeadTooLargeError } from "./leads.ts";
+export { createOutboundStore, type LedgerClaim, type LedgerMessage, type OutboundStore } from "./outbound.ts";
 export { createTableInput, tableDefinition } from "./table.ts";
