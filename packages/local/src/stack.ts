@@ -19,10 +19,14 @@ import { developmentSecrets, localRegion, localTableName } from "./development.t
 import { ensureQueues, localCredentials, type QueueLocation, sqsClient, startSqs } from "./emulators.ts";
 import { startGateway } from "./gateway.ts";
 import { functionNameOf, loadHandler, projectRoot } from "./lambda-runtime.ts";
+import { messagesTool } from "./messages-tool.ts";
 import { metaGraphStandIn } from "./meta-graph-stand-in.ts";
+import { openOutbox } from "./outbox.ts";
 import { redriveTool } from "./redrive.ts";
 import { reply } from "./reply.ts";
 import { type LocalSchedules, startSchedules } from "./schedules.ts";
+import { startSes } from "./ses-emulator.ts";
+import { startSms } from "./sms-emulator.ts";
 import type { WorkerMessage, WorkerOptions } from "./worker-protocol.ts";
 import { requestActivity } from "./yielding.ts";
 
@@ -55,7 +59,11 @@ export interface LocalStack {
   port: number;
   /** The Meta Graph stand-in's control URL, when the stack serves it (META_GRAPH_URL unset). */
   metaGraphStandIn: string | undefined;
-  endpoints: { dynamodb: string; sqs: string };
+  endpoints: { dynamodb: string; sqs: string; ses: string; sms: string };
+  /** aws-ses-v2-local's web inbox: every email sent. */
+  emailInbox: string;
+  /** The base of links in messages (PUBLIC_URL): the API's own URL unless set. */
+  publicUrl: string;
   tableName: string;
   queues: Record<QueueName, QueueLocation>;
   /** Settles if the queue worker dies: the gateway is then closed, so nothing more is acknowledged. */
@@ -76,6 +84,7 @@ const metaGraphStandInPath = "/_local/meta-graph";
 const redrivePath = "/_local/redrive";
 const schedulesPath = "/_local/schedules";
 const environmentPath = "/_local/environment";
+const messagesPath = "/_local/messages";
 
 /** Everything `npm start` runs: emulators, queue workers and the HTTP API, on this machine. */
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
@@ -101,14 +110,21 @@ async function startServices(
   const sqsEmulator = await startSqs(options.dataDir);
   const sqs = sqsClient(sqsEmulator.endpoint);
   const queues = await ensureQueues(sqs);
+  // Email and SMS land in one outbox (GET /_local/messages), kept in dataDir when there is one.
+  const outbox = openOutbox(options.dataDir);
+  const [ses, sms] = await Promise.all([startSes(outbox), startSms(outbox)]);
 
   // The queue worker yields to API requests; it starts after the gateway, hence the channel.
   const activity = requestActivity((busy) => channel.tell({ type: busy ? "busy" : "idle" }));
   const gateway = await startGateway(options.port ?? Number(process.env.PORT || 3000), activity);
   const metaGraphUrl = options.environment?.META_GRAPH_URL ?? process.env.META_GRAPH_URL;
   if (!metaGraphUrl) gateway.mount(metaGraphStandInPath, metaGraphStandIn());
+  const publicUrl = options.environment?.PUBLIC_URL || process.env.PUBLIC_URL || gateway.url;
   const environment = handlerEnvironment(sqsEmulator.endpoint, {
     META_GRAPH_URL: metaGraphUrl ?? `http://127.0.0.1:${gateway.port}${metaGraphStandInPath}/v25.0`,
+    AWS_ENDPOINT_URL_SESV2: ses.endpoint,
+    AWS_ENDPOINT_URL_PINPOINT_SMS_VOICE_V2: sms.endpoint,
+    [environmentNames.publicUrl]: publicUrl,
     ...options.environment,
   });
   const worker = await startWorker(environment, {
@@ -124,7 +140,7 @@ async function startServices(
   // An edit checked while the worker started would have been dropped.
   channel.tell({ type: "config", configDir: config.current() });
 
-  const resources = { tableName: localTableName, queueUrls: queues };
+  const resources = { tableName: localTableName, queueUrls: queues, publicUrl: { url: publicUrl } };
   Object.assign(process.env, environment, { AWS_ENDPOINT_URL_DYNAMODB: worker.dynamodbEndpoint });
   for (const definition of [...Object.values(routes), ...Object.values(schedules)]) {
     Object.assign(process.env, environmentFor(definition, resources));
@@ -141,6 +157,7 @@ async function startServices(
   const localSchedules = await startSchedules(timeScale);
   gateway.mount(redrivePath, redriveTool(sqs, queues));
   gateway.mount(schedulesPath, localSchedules.tool);
+  gateway.mount(messagesPath, messagesTool(outbox));
   // What command-line tools (rescore) need to reach this stack's table and queues; no secrets.
   const secretSet = new Set<string>(secretNames);
   const toolEnvironment = {
@@ -171,7 +188,9 @@ async function startServices(
     url: gateway.url,
     port: gateway.port,
     metaGraphStandIn: metaGraphUrl ? undefined : `${gateway.url}${metaGraphStandInPath}`,
-    endpoints: { dynamodb: worker.dynamodbEndpoint, sqs: sqsEmulator.endpoint },
+    endpoints: { dynamodb: worker.dynamodbEndpoint, sqs: sqsEmulator.endpoint, ses: ses.endpoint, sms: sms.endpoint },
+    emailInbox: ses.inbox,
+    publicUrl,
     tableName: localTableName,
     queues,
     pendingMessages,
@@ -183,7 +202,7 @@ async function startServices(
       await gateway.close();
       await worker.stop();
       const unprocessed = await pendingMessages();
-      await sqsEmulator.stop();
+      await Promise.all([sqsEmulator.stop(), ses.stop(), sms.stop()]);
       config.close();
       return { unprocessed };
     },
