@@ -35,7 +35,7 @@ const outboundDependencies = once(() => ({
   ledger: createOutboundStore({ client: clients.dynamodb(), tableName: requiredSetting(environmentNames.tableName) }),
   clients: { email: clients.sesv2(), sms: clients.sms() },
   // A claim outlives any invocation that holds it: the consumer's timeout.
-  leaseSeconds: consumers.outbound.timeoutSeconds,
+  leaseSeconds: consumers.send.timeoutSeconds,
 }));
 
 /** What the outbound consumer does with each message: send it unless its id was sent (see `deliverOnce`). */

@@ -156,7 +156,7 @@ export const consumers = {
     sendsTo: ["qualified"],
   },
   /** Sends each outbound message once per id; the lease of its claim is its timeout. */
-  outbound: {
+  send: {
     handler: "functions/outbound/sender.handler",
     queue: "outbound",
     batchSize: 10,
