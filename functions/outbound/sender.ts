@@ -9,5 +9,7 @@ export const handler = queueConsumer({
     // Ids and labels only: never the address, the number or the text.
     const { id, channel, purpose, leadId } = message;
     logger.info("Outbound message", { messageId: id, channel, purpose, leadId, outcome: outcome.status });
+    if (outcome.status === "sent" && !outcome.recorded)
+      logger.warn("Sent, but not marked sent: a redelivery after the lease would send it again", { messageId: id });
   },
 });

@@ -241,8 +241,20 @@ describe("deliverOnce", () => {
     expect(await deliverOnce(message, { ledger, clients, leaseSeconds: 30 })).toEqual({
       status: "sent",
       providerMessageId: "ses-1",
+      recorded: true,
     });
     expect(await deliverOnce(message, { ledger, clients, leaseSeconds: 30 })).toEqual({ status: "already-sent" });
+    expect(sent).toHaveLength(1);
+  });
+
+  it("acknowledges a message it sent even when marking it sent fails: a retry would certainly send it again", async () => {
+    const { sent, clients } = recordingClients();
+    const ledger = memoryLedger();
+    ledger.markSent = async () => {
+      throw new Error("DynamoDB unreachable");
+    };
+    const outcome = await deliverOnce(OutboundMessageSchema.parse(sms()), { ledger, clients, leaseSeconds: 30 });
+    expect(outcome).toEqual({ status: "sent", providerMessageId: "sms-1", recorded: false });
     expect(sent).toHaveLength(1);
   });
 

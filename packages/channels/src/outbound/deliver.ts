@@ -25,7 +25,13 @@ export class OutboundBusyError extends Error {
   readonly permanent = false;
 }
 
-export type DeliveryOutcome = { status: "sent"; providerMessageId: string } | { status: "already-sent" };
+/**
+ * `recorded: false`: sent, but marking it failed (the table was unreachable); the message is
+ * acknowledged anyway, since retrying it would certainly send it again.
+ */
+export type DeliveryOutcome =
+  | { status: "sent"; providerMessageId: string; recorded: boolean }
+  | { status: "already-sent" };
 
 /**
  * Sends a message at most once per id, as far as the provider allows: claim, send, mark sent.
@@ -49,6 +55,9 @@ export async function deliverOnce(
     await ledger.release(message.id, claim.token, (error as Error).name);
     throw error;
   }
-  await ledger.markSent(message.id, claim.token, result);
-  return { status: "sent", providerMessageId: result.providerMessageId };
+  const recorded = await ledger.markSent(message.id, claim.token, result).then(
+    () => true,
+    () => false,
+  );
+  return { status: "sent", providerMessageId: result.providerMessageId, recorded };
 }
