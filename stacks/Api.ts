@@ -1,13 +1,14 @@
 import { type FunctionDefinition, routes } from "@leadflow/manifest";
+import { StringParameter } from "aws-cdk-lib/aws-ssm";
 import { Api as HttpApi, type StackContext, use } from "sst/constructs";
 import { Alarms } from "./Alarms.ts";
-import { type FunctionResources, functionProps } from "./functions.ts";
+import { type FunctionResources, functionProps, publicUrlParameterName } from "./functions.ts";
 import { Messaging } from "./Messaging.ts";
 import { alarmOnFunctionFailures, alarmOnServerErrors } from "./monitoring.ts";
 import { suppressApiFindings, suppressFunctionFindings } from "./nag.ts";
 import { Secrets } from "./Secrets.ts";
 import { Storage } from "./Storage.ts";
-import { operationsSettings } from "./settings.ts";
+import { operationsSettings, outboundSettings } from "./settings.ts";
 
 /**
  * The public HTTP API (API Gateway HTTP API, payload 2.0): one function per manifest route, with
@@ -42,6 +43,15 @@ export function Api({ stack }: StackContext) {
   alarmOnServerErrors(stack, api.cdk.httpApi, alarmTopic);
   suppressApiFindings(api);
 
-  stack.addOutputs({ ApiUrl: api.url });
+  // PUBLIC_URL, the base of links in messages, for functions of any stack (those created before
+  // this one cannot reference the API): read at cold start from SSM (docs/configuration.md).
+  const publicUrl = outboundSettings().publicUrl ?? api.url;
+  new StringParameter(stack, "public-url", {
+    parameterName: publicUrlParameterName(stack),
+    stringValue: publicUrl,
+    description: "The base of links in messages (PUBLIC_URL)",
+  });
+
+  stack.addOutputs({ ApiUrl: api.url, PublicUrl: publicUrl });
   return { api };
 }

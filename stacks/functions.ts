@@ -13,10 +13,10 @@ import { PolicyStatement } from "aws-cdk-lib/aws-iam";
 import type { CfnFunction } from "aws-cdk-lib/aws-lambda";
 import { LogGroup } from "aws-cdk-lib/aws-logs";
 import type { ITopic } from "aws-cdk-lib/aws-sns";
-import { type App as CdkApp, RemovalPolicy } from "aws-cdk-lib/core";
+import { ArnFormat, type App as CdkApp, RemovalPolicy } from "aws-cdk-lib/core";
 import type { Construct } from "constructs";
-import { type Config, type FunctionProps, type Queue, Stack, type Table } from "sst/constructs";
-import { operationsSettings } from "./settings.ts";
+import { type App, type Config, type FunctionProps, type Queue, Stack, type Table } from "sst/constructs";
+import { operationsSettings, outboundSettings } from "./settings.ts";
 
 /** A work queue and the dead-letter queue its consumer (and SQS redrive) moves failures to. */
 export interface MessageQueue {
@@ -53,12 +53,12 @@ export function functionProps(
     handler: definition.handler,
     timeout: definition.timeoutSeconds ?? functionDefaults.timeoutSeconds,
     memorySize: definition.memoryMB ?? functionDefaults.memoryMB,
-    environment: { ...environmentFor(definition, locations(resources)), ...deploySettings(definition) },
+    environment: { ...environmentFor(definition, locations(scope, resources)), ...deploySettings(definition) },
     bind: [
       ...(definition.secrets ?? []).map((name) => resources.secrets[name]),
       ...(definition.sourceSecrets ? resources.sourceSecrets : []),
     ],
-    permissions: grants(definition, resources),
+    permissions: grants(scope, definition, resources),
     logGroup: logGroup(scope, name),
   };
 }
@@ -80,7 +80,11 @@ function logGroup(scope: Construct, name: string): LogGroup {
   });
 }
 
-function grants(definition: FunctionDefinition | ConsumerDefinition, resources: FunctionResources): Permissions {
+function grants(
+  scope: Construct,
+  definition: FunctionDefinition | ConsumerDefinition,
+  resources: FunctionResources,
+): Permissions {
   const permissions: Permissions = [];
   if (definition.table) {
     const { tableArn } = resources.table;
@@ -100,15 +104,62 @@ function grants(definition: FunctionDefinition | ConsumerDefinition, resources: 
   if ("queue" in definition) {
     permissions.push([resources.queues[definition.queue].deadLetter.cdk.queue, "grantSendMessages"]);
   }
+  permissions.push(...outboundGrants(scope, definition));
+  if (definition.publicUrl) {
+    const parameter = Stack.of(scope).formatArn({
+      service: "ssm",
+      resource: "parameter",
+      resourceName: publicUrlParameterName(scope).slice(1),
+    });
+    permissions.push(new PolicyStatement({ actions: ["ssm:GetParameter"], resources: [parameter] }));
+  }
   return permissions;
 }
 
-function locations({ table, queues, domainEventTopic }: FunctionResources): ResourceLocations {
+/**
+ * Sending as the one SES identity and from the one origination identity the stage is set up with
+ * (SES_IDENTITY, SMS_ORIGINATION_ARN): the narrowest resources each action takes. Unset, the
+ * channel gets no grant and its sends are dead-lettered as AccessDenied (docs/deploy.md).
+ */
+function outboundGrants(scope: Construct, definition: FunctionDefinition): PolicyStatement[] {
+  const { sesIdentity, smsOriginationArn } = outboundSettings();
+  const channels = new Set(definition.sendsVia ?? []);
+  const statements: PolicyStatement[] = [];
+  if (channels.has("email") && sesIdentity) {
+    const identity = Stack.of(scope).formatArn({
+      service: "ses",
+      resource: "identity",
+      resourceName: sesIdentity,
+      arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+    });
+    statements.push(new PolicyStatement({ actions: ["ses:SendEmail"], resources: [identity] }));
+  }
+  if (channels.has("sms") && smsOriginationArn) {
+    statements.push(new PolicyStatement({ actions: ["sms-voice:SendTextMessage"], resources: [smsOriginationArn] }));
+  }
+  return statements;
+}
+
+/**
+ * The SSM parameter holding PUBLIC_URL (written by the Api stack): its name is fixed per stage, so
+ * functions created before the API can be pointed at it and read it at cold start.
+ */
+export function publicUrlParameterName(scope: Construct): string {
+  const app = scope.node.root as App;
+  return `/${app.name}/${app.stage}/public-url`;
+}
+
+function locations(scope: Construct, { table, queues, domainEventTopic }: FunctionResources): ResourceLocations {
   const queueUrls = {} as ResourceLocations["queueUrls"];
   for (const [name, { queue, deadLetter }] of Object.entries(queues) as [QueueName, MessageQueue][]) {
     queueUrls[name] = { url: queue.queueUrl, deadLetterUrl: deadLetter.queueUrl };
   }
-  return { tableName: table.tableName, queueUrls, domainEventTopicArn: domainEventTopic.topicArn };
+  return {
+    tableName: table.tableName,
+    queueUrls,
+    domainEventTopicArn: domainEventTopic.topicArn,
+    publicUrl: { parameterName: publicUrlParameterName(scope) },
+  };
 }
 
 /** Plain settings (e.g. META_GRAPH_URL) reach a function only when set in the deploying shell. */

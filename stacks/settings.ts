@@ -71,3 +71,48 @@ export function operationsSettings(environment: NodeJS.ProcessEnv = process.env)
     apiThrottle: { rate: settings.API_THROTTLE_RATE, burst: settings.API_THROTTLE_BURST },
   };
 }
+
+/** Where outbound messages are sent from and link to; docs/deploy.md, "Email and SMS". */
+export interface OutboundSettings {
+  /** The verified SES identity (domain or address) the outbound consumer may send email as; no email grant when unset. */
+  sesIdentity: string | undefined;
+  /** The ARN of the origination phone number, pool or sender ID it may send SMS from; no SMS grant when unset. */
+  smsOriginationArn: string | undefined;
+  /** The base of links in messages, when not the API's own URL (e.g. a custom domain). */
+  publicUrl: string | undefined;
+}
+
+const outboundSchema = z.object({
+  SES_IDENTITY: z.preprocess(
+    unsetWhenEmpty,
+    z
+      .string()
+      .regex(/^(?:[^\s@/*]+@)?[a-z0-9-]+(?:\.[a-z0-9-]+)+$/i, "must be a domain or an address (no wildcard)")
+      .optional(),
+  ),
+  SMS_ORIGINATION_ARN: z.preprocess(
+    unsetWhenEmpty,
+    z
+      .string()
+      .regex(
+        /^arn:aws[a-z-]*:sms-voice:[a-z0-9-]+:\d{12}:(?:phone-number|pool|sender-id)\/[A-Za-z0-9_/-]+$/,
+        "must be the ARN of a phone number, pool or sender ID (arn:aws:sms-voice:<region>:<account>:phone-number/<id>)",
+      )
+      .optional(),
+  ),
+  PUBLIC_URL: z.preprocess(unsetWhenEmpty, z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).optional()),
+});
+
+export function outboundSettings(environment: NodeJS.ProcessEnv = process.env): OutboundSettings {
+  const parsed = outboundSchema.safeParse(environment);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join(".")} ${issue.message}`);
+    throw new DeploySettingError(`Deploy-time settings: ${problems.join("; ")} (see docs/deploy.md)`);
+  }
+  const settings = parsed.data;
+  return {
+    sesIdentity: settings.SES_IDENTITY,
+    smsOriginationArn: settings.SMS_ORIGINATION_ARN,
+    publicUrl: settings.PUBLIC_URL?.replace(/\/+$/, ""),
+  };
+}

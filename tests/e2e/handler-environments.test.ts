@@ -1,4 +1,5 @@
-import { type HandlerEnvironmentReport, type LocalStack, startLocalStack } from "@leadflow/local";
+import { SendMessageCommand } from "@aws-sdk/client-sqs";
+import { type HandlerEnvironmentReport, type LocalStack, sqsClient, startLocalStack } from "@leadflow/local";
 import { consumers, routes, schedules } from "@leadflow/manifest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { formDelivery } from "../helpers/platforms.ts";
@@ -81,6 +82,22 @@ async function invokeEveryHandler(): Promise<void> {
     body: JSON.stringify({ id: "demo-1", type: "demo_request", at: new Date().toISOString() }),
   });
   expect(posted.status).toBe(202);
+  const sqs = sqsClient(stack.endpoints.sqs);
+  const sms = { id: `environment-${Date.now()}`, purpose: "test", channel: "sms", to: "+14155550101" };
+  await sqs.send(
+    new SendMessageCommand({
+      QueueUrl: stack.queues.outbound.url,
+      MessageBody: JSON.stringify({ ...sms, from: "+14155550000", text: "Every handler runs" }),
+    }),
+  );
+  await waitFor(
+    async () => {
+      const { items } = (await (await get("/_local/messages", {})).json()) as { items: { id: string }[] };
+      return items.some((item) => item.id === sms.id);
+    },
+    30_000,
+    "the send consumer to send the SMS",
+  );
   await waitFor(
     async () => {
       const lead = (await (await get(`/leads/${leadId}`)).json()) as { history: { type: string }[] };

@@ -24,7 +24,7 @@ import { initProject } from "sst/project.js";
 import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
 import config from "../../sst.config.ts";
 import { oldestMessageLimitSeconds } from "../../stacks/monitoring.ts";
-import { DeploySettingError, operationsDefaults, operationsSettings } from "../../stacks/settings.ts";
+import { DeploySettingError, operationsDefaults, operationsSettings, outboundSettings } from "../../stacks/settings.ts";
 
 /**
  * Synthesizes the whole app offline the way `sst deploy` would (but with a fake account:
@@ -50,7 +50,13 @@ const operations = {
   LOG_RETENTION_DAYS: "90",
   API_THROTTLE_RATE: "25",
   API_THROTTLE_BURST: "50",
+  SES_IDENTITY: "example.test",
+  SMS_ORIGINATION_ARN: `arn:aws:sms-voice:us-east-1:123456789012:phone-number/phone-0123456789abcdef0123456789abcdef`,
+  PUBLIC_URL: "https://leads.example.test",
 } as const;
+
+/** What a function may do beyond its table, queues, secrets and tracing: send email and SMS. */
+const outboundActions = ["ses:SendEmail", "sms-voice:SendTextMessage"];
 
 let appName: string;
 /** With every setting set. */
@@ -307,6 +313,31 @@ describe("Messaging: domain events", () => {
   });
 });
 
+describe("outbound messages", () => {
+  test("the outbound queue has its consumer, and only it may send email or SMS", () => {
+    expect(queues.outbound).toBeDefined();
+    expect(consumers.send).toMatchObject({ queue: "outbound", sendsVia: ["email", "sms"] });
+    const senders = manifestFunctions.filter(({ definition }) => (definition.sendsVia ?? []).length > 0);
+    expect(senders.map(({ name }) => name)).toEqual(["consumer send"]);
+  });
+
+  test("the outbound consumer may send email only as SES_IDENTITY and SMS only from SMS_ORIGINATION_ARN", () => {
+    const statements = statementsIn(templates, consumerFunction("send"));
+    expect(outboundGrantsOf(statements).map(({ action, resource }) => [action, arnText(resource)])).toEqual([
+      ["ses:SendEmail", `arn:aws:ses:${config.config().region}:${account}:identity/${operations.SES_IDENTITY}`],
+      ["sms-voice:SendTextMessage", operations.SMS_ORIGINATION_ARN],
+    ]);
+    // Each in a statement of its own: the SES identity never covers SMS and the reverse.
+    for (const statement of statements.filter((candidate) => outboundGrantsOf([candidate]).length > 0)) {
+      expect(actionsOf(statement)).toHaveLength(1);
+    }
+  });
+
+  test("without SES_IDENTITY and SMS_ORIGINATION_ARN the outbound consumer gets no email or SMS grant at all", () => {
+    expect(outboundGrantsOf(statementsIn(defaultTemplates, consumerFunction("send")))).toEqual([]);
+  });
+});
+
 describe("Api", () => {
   test("the HTTP API has exactly the manifest routes, each integrated (payload 2.0) with its handler", () => {
     const routeKeys = resources("Api", "AWS::ApiGatewayV2::Route").map(([, route]) => route.Properties.RouteKey);
@@ -349,6 +380,26 @@ describe("Api", () => {
       Statistic: "Sum",
       ComparisonOperator: "GreaterThanThreshold",
       Threshold: 0,
+    });
+  });
+
+  test("an SSM parameter holds PUBLIC_URL for functions of every stack: the deploy's PUBLIC_URL, else the API's URL", () => {
+    const parameter = (synthesized: Record<StackName, Template>) => {
+      // SST keeps parameters of its own (e.g. the API's URL for `sst bind`): ours is found by name.
+      const found = stackNames
+        .flatMap((stack) => resourcesIn(synthesized, stack, "AWS::SSM::Parameter"))
+        .filter(([, candidate]) => candidate.Properties.Name === publicUrlParameter());
+      expect(found).toHaveLength(1);
+      return (found[0] as [string, CfnResource])[1].Properties;
+    };
+    expect(parameter(templates)).toMatchObject({
+      Name: publicUrlParameter(),
+      Type: "String",
+      Value: operations.PUBLIC_URL,
+    });
+    expect(parameter(defaultTemplates)).toMatchObject({
+      Name: publicUrlParameter(),
+      Value: { "Fn::GetAtt": [expect.any(String), "ApiEndpoint"] },
     });
   });
 
@@ -418,9 +469,12 @@ describe("functions", () => {
 
       expect(statements.every((statement) => statement.Effect === "Allow")).toBe(true);
       expect(actions.filter((action) => action === "*" || action.endsWith(":*"))).toEqual([]);
-      expect(actions.filter((action) => !/^(xray|dynamodb|sqs|ssm):/.test(action) && action !== "sns:Publish")).toEqual(
-        [],
-      );
+      expect(
+        actions.filter(
+          (action) =>
+            !/^(xray|dynamodb|sqs|ssm):/.test(action) && action !== "sns:Publish" && !outboundActions.includes(action),
+        ),
+      ).toEqual([]);
       for (const statement of statements.filter((statement) => [statement.Resource].flat().includes("*"))) {
         expect(actionsOf(statement).every((action) => action.startsWith("xray:"))).toBe(true);
       }
@@ -461,6 +515,15 @@ describe("functions", () => {
 
       const secrets = [...(definition.secrets ?? [])].sort();
       expect(secretsReadBy(statements)).toEqual(secrets);
+      expect(outboundGrantsOf(statements)).toEqual(expectedOutboundGrants(definition));
+      const publicUrlReads = statements.filter((statement) => actionsOf(statement).includes("ssm:GetParameter"));
+      expect(publicUrlReads.map((statement) => statement.Resource)).toEqual(
+        definition.publicUrl ? [expect.objectContaining({ "Fn::Join": expect.anything() })] : [],
+      );
+      for (const read of publicUrlReads) {
+        expect(actionsOf(read)).toEqual(["ssm:GetParameter"]);
+        expect(JSON.stringify(read.Resource)).toContain(`:parameter${publicUrlParameter()}`);
+      }
       const variables = Object.keys(fn.properties.Environment.Variables);
       const boundSecrets = variables.filter((key) => key.startsWith(secretVariable));
       expect(boundSecrets.map((key) => key.slice(secretVariable.length)).sort()).toEqual(secrets);
@@ -668,6 +731,23 @@ describe("deploy-time settings", () => {
     expect(attempt).not.toThrow(/ops-at-example/);
   });
 
+  test("outbound settings: a wildcard identity, an ARN of something else or a URL that is not http(s) stop the deploy", () => {
+    const attempt = () =>
+      outboundSettings({
+        SES_IDENTITY: "*",
+        SMS_ORIGINATION_ARN: "arn:aws:iam::123456789012:role/anything",
+        PUBLIC_URL: "ftp://secret-host.example",
+      });
+    expect(attempt).toThrow(DeploySettingError);
+    expect(attempt).toThrow(/SES_IDENTITY.*SMS_ORIGINATION_ARN.*PUBLIC_URL/);
+    expect(attempt).not.toThrow(/secret-host/);
+    expect(outboundSettings({ SES_IDENTITY: "", PUBLIC_URL: "https://leads.example.test/" })).toEqual({
+      sesIdentity: undefined,
+      smsOriginationArn: undefined,
+      publicUrl: "https://leads.example.test",
+    });
+  });
+
   test("unset or empty settings take their defaults", () => {
     const defaults = {
       alarmEmail: undefined,
@@ -844,7 +924,12 @@ function locationsAsLogicalIds(): ResourceLocations {
   for (const name of Object.keys(queues) as QueueName[]) {
     queueUrls[name] = { url: queueResource(name).logicalId, deadLetterUrl: queueResource(`${name}-dlq`).logicalId };
   }
-  return { tableName: tableLogicalId(), queueUrls, domainEventTopicArn: domainEventsTopic().logicalId };
+  return {
+    tableName: tableLogicalId(),
+    queueUrls,
+    domainEventTopicArn: domainEventsTopic().logicalId,
+    publicUrl: { parameterName: publicUrlParameter() },
+  };
 }
 
 function domainEventsTopic(): { logicalId: string; properties: Record<string, unknown> } {
@@ -885,6 +970,49 @@ function scheduleFunction(name: string): DeployedFunction {
   const found = resources("Schedules", "AWS::Lambda::Function").filter(([, fn]) => fn.Properties.Handler === handler);
   expect(found, `functions running ${handler}`).toHaveLength(1);
   return lambda("Schedules", (found[0] as [string, CfnResource])[0]);
+}
+
+/** The SSM parameter that holds PUBLIC_URL for the stage. */
+function publicUrlParameter(): string {
+  return `/${appName}/${stage}/public-url`;
+}
+
+/** Statements of the policies attached to the function's role, in the given synthesis. */
+function statementsIn(synthesized: Record<StackName, Template>, fn: DeployedFunction): Statement[] {
+  const roleId = fn.properties.Role["Fn::GetAtt"][0] as string;
+  return resourcesIn(synthesized, fn.stack, "AWS::IAM::Policy")
+    .filter(([, policy]) => policy.Properties.Roles.some((role: { Ref?: string }) => role.Ref === roleId))
+    .flatMap(([, policy]) => policy.Properties.PolicyDocument.Statement as Statement[]);
+}
+
+/** The email and SMS sending actions among the statements, with the resource each is allowed on. */
+function outboundGrantsOf(statements: Statement[]): { action: string; resource: unknown }[] {
+  return statements.flatMap((statement) =>
+    actionsOf(statement)
+      .filter((action) => outboundActions.includes(action))
+      .map((action) => ({ action, resource: statement.Resource })),
+  );
+}
+
+/** What `outboundGrantsOf` must find for a definition, with every setting set. */
+function expectedOutboundGrants(definition: FunctionDefinition): { action: string; resource: unknown }[] {
+  const channels = definition.sendsVia ?? [];
+  return [
+    ...(channels.includes("email") ? [{ action: "ses:SendEmail", resource: expect.anything() }] : []),
+    ...(channels.includes("sms")
+      ? [{ action: "sms-voice:SendTextMessage", resource: operations.SMS_ORIGINATION_ARN }]
+      : []),
+  ];
+}
+
+/** An ARN as CloudFormation will resolve it in the standard partition. */
+function arnText(value: unknown): string {
+  if (typeof value === "string") return value;
+  const join = (value as { "Fn::Join"?: [string, unknown[]] })["Fn::Join"];
+  if (!join) return JSON.stringify(value);
+  return join[1]
+    .map((part) => ((part as { Ref?: string }).Ref === "AWS::Partition" ? "aws" : arnText(part)))
+    .join(join[0]);
 }
 
 function roleOf(fn: DeployedFunction): CfnResource {

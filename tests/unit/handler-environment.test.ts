@@ -1,3 +1,6 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { ListQueuesCommand } from "@aws-sdk/client-sqs";
 import { clients, once, perConfig } from "@leadflow/lambda";
 import { type HandlerEnvironment, isolateHandlerEnvironments, localEnvironmentFor, runAs } from "@leadflow/local";
 import { consumers, type ResourceLocations, routes, schedules } from "@leadflow/manifest";
@@ -74,13 +77,38 @@ describe("singletons under `npm start`", () => {
   });
 
   it("never hands a handler an SDK client built from another handler's endpoint", async () => {
-    const region = { AWS_REGION: "us-east-1" };
-    const first = handler("first", { ...region, AWS_ENDPOINT_URL_SQS: "http://127.0.0.1:4001" });
-    const second = handler("second", { ...region, AWS_ENDPOINT_URL_SQS: "http://127.0.0.1:4002" });
-
-    const endpointOf = async () => (await clients.sqs().config.endpoint?.())?.port;
-    expect(await runAs(first, endpointOf)).toBe(4001);
-    expect(await runAs(second, endpointOf)).toBe(4002);
+    // Two stand-in endpoints that note which one each request reached.
+    const reached: string[] = [];
+    const servers = await Promise.all(
+      ["first", "second"].map(
+        (name) =>
+          new Promise<Server>((resolve) => {
+            const server = createServer((request, response) => {
+              reached.push(name);
+              request.resume();
+              response.writeHead(400, { "content-type": "application/x-amz-json-1.0" }).end("{}");
+            });
+            server.listen(0, "127.0.0.1", () => resolve(server));
+          }),
+      ),
+    );
+    const endpoint = (server: Server) => `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const credentials = { AWS_REGION: "us-east-1", AWS_ACCESS_KEY_ID: "local", AWS_SECRET_ACCESS_KEY: "local" };
+    const first = handler("first", { ...credentials, AWS_ENDPOINT_URL_SQS: endpoint(servers[0] as Server) });
+    const second = handler("second", { ...credentials, AWS_ENDPOINT_URL_SQS: endpoint(servers[1] as Server) });
+    try {
+      const call = () =>
+        clients
+          .sqs()
+          .send(new ListQueuesCommand({}))
+          .catch(() => undefined);
+      await runAs(first, call);
+      await runAs(second, call);
+      await runAs(first, call);
+    } finally {
+      for (const server of servers) server.close();
+    }
+    expect(reached).toEqual(["first", "second", "first"]);
     expect(runAs(first, clients.sqs)).not.toBe(runAs(second, clients.sqs));
   });
 });
@@ -92,6 +120,7 @@ describe("localEnvironmentFor", () => {
       capture: { url: "http://capture", deadLetterUrl: "http://capture-dlq" },
       events: { url: "http://events", deadLetterUrl: "http://events-dlq" },
       qualified: { url: "http://qualified", deadLetterUrl: "http://qualified-dlq" },
+      outbound: { url: "http://outbound", deadLetterUrl: "http://outbound-dlq" },
     },
     domainEventTopicArn: "arn:aws:sns:us-east-1:000000000000:leadflow-domain-events",
   };

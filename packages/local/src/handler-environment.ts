@@ -167,7 +167,7 @@ export function localEnvironmentFor(
  * stack give every function (region, credentials; the endpoints are unset on AWS).
  */
 export function localRuntimeEnvironment(
-  endpoints: { sqs: string; dynamodb: string },
+  endpoints: { sqs: string; dynamodb: string; sesv2: string; sms: string },
   configDir: string,
 ): Record<string, string> {
   return {
@@ -179,5 +179,7 @@ export function localRuntimeEnvironment(
     AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
     AWS_ENDPOINT_URL_SQS: endpoints.sqs,
     AWS_ENDPOINT_URL_SNS: endpoints.sqs,
+    AWS_ENDPOINT_URL_SESV2: endpoints.sesv2,
+    AWS_ENDPOINT_URL_PINPOINT_SMS_VOICE_V2: endpoints.sms,
   };
 }

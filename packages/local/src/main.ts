@@ -9,7 +9,7 @@ import { fastTimeScale, startLocalStack } from "./stack.ts";
 const usage = `Usage: npm start -- [--port N] [--data DIR] [--config DIR] [--fast]
 
   --port N       HTTP port (default: PORT or 3000)
-  --data DIR     keep the table and queues in DIR across restarts (default: in memory)
+  --data DIR     keep the table, queues and sent messages in DIR across restarts (default: in memory)
   --config DIR   read the config from DIR, each file or folder it lacks from config/ (default: LEADFLOW_CONFIG_DIR or config/)
   --fast         shorten retry delays so failures and retries play out in seconds (also LEADFLOW_FAST=1)
 `;
@@ -65,14 +65,20 @@ ${Object.keys(routes)
     .join(", ")}
               (run one now: npm run trigger -- <name>)
 
+  Messages    GET ${stack.url}/_local/messages  (every email and SMS sent, oldest first)
+              POST ${stack.url}/_local/messages/outage  {"channel":"sms","on":true} makes SMS sends fail
+  Email inbox ${stack.emailInbox}  (aws-ses-v2-local's web inbox)
+  Links       ${stack.publicUrl}  (PUBLIC_URL: the base of links in messages)
+
   Local tools POST ${stack.url}/_local/redrive  (dead-letter queues back to their queues)${
     stack.metaGraphStandIn ? `\n              ${stack.metaGraphStandIn}  (Meta Graph API stand-in)` : ""
   }
 
   DynamoDB    ${stack.endpoints.dynamodb}  (table "${stack.tableName}")
   SQS         ${stack.endpoints.sqs}  (${Object.keys(stack.queues).join(", ")} + DLQs)
+  SES / SMS   ${stack.endpoints.ses} / ${stack.endpoints.sms}
   Config      ${configDir ? `${configDir}, with config/ for each file or folder it lacks` : "config/"} (edits apply to the next request; mistakes keep the previous config)
-  Data        ${values.data ? `kept in ${values.data}` : "in memory (use --data DIR to keep it)"}${values.fast ? "\n  Mode        fast retries" : ""}
+  Data        ${values.data ? `kept in ${values.data} (the email inbox page itself starts empty)` : "in memory (use --data DIR to keep it)"}${values.fast ? "\n  Mode        fast retries" : ""}
   Admin key   ${usingDevelopmentKey ? `${developmentSecrets.ADMIN_API_KEY} (development default; set ADMIN_API_KEY to change)` : "from ADMIN_API_KEY"}
   Events key  ${process.env.EVENTS_API_KEY ? "from EVENTS_API_KEY" : `${developmentSecrets.EVENTS_API_KEY} (write-only: POST /leads/{id}/events)`}
 

@@ -27,10 +27,14 @@ import {
   localRuntimeEnvironment,
 } from "./handler-environment.ts";
 import { functionNameOf, projectRoot } from "./lambda-runtime.ts";
+import { messagesTool } from "./messages-tool.ts";
 import { metaGraphStandIn } from "./meta-graph-stand-in.ts";
+import { openOutbox } from "./outbox.ts";
 import { redriveTool } from "./redrive.ts";
 import { reply } from "./reply.ts";
 import { type LocalSchedules, startSchedules } from "./schedules.ts";
+import { startSes } from "./ses-emulator.ts";
+import { startSms } from "./sms-emulator.ts";
 import type { WorkerMessage, WorkerOptions } from "./worker-protocol.ts";
 import { requestActivity } from "./yielding.ts";
 
@@ -63,7 +67,11 @@ export interface LocalStack {
   port: number;
   /** The Meta Graph stand-in's control URL, when the stack serves it (META_GRAPH_URL unset). */
   metaGraphStandIn: string | undefined;
-  endpoints: { dynamodb: string; sqs: string; sns: string };
+  endpoints: { dynamodb: string; sqs: string; sns: string; ses: string; sms: string };
+  /** aws-ses-v2-local's web inbox: every email sent. */
+  emailInbox: string;
+  /** The base of links in messages (PUBLIC_URL): the API's own URL unless set. */
+  publicUrl: string;
   tableName: string;
   queues: Record<QueueName, QueueLocation>;
   /** The domain-event topic, which the manifest's subscribed queues receive from. */
@@ -92,6 +100,7 @@ const metaGraphStandInPath = "/_local/meta-graph";
 const redrivePath = "/_local/redrive";
 const schedulesPath = "/_local/schedules";
 const environmentPath = "/_local/environment";
+const messagesPath = "/_local/messages";
 
 /** Everything `npm start` runs: emulators, queue workers and the HTTP API, on this machine. */
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
@@ -121,13 +130,22 @@ async function startServices(
   const sqs = sqsClient(sqsEmulator.endpoint);
   const queues = await ensureQueues(sqs);
   const domainEventTopicArn = await ensureEventTopic(snsClient(sqsEmulator.endpoint), queues);
-  const resources: ResourceLocations = { tableName: localTableName, queueUrls: queues, domainEventTopicArn };
+  // Email and SMS land in one outbox (GET /_local/messages), kept in dataDir when there is one.
+  const outbox = openOutbox(options.dataDir);
+  const [ses, sms] = await Promise.all([startSes(outbox), startSms(outbox)]);
 
   // The queue worker yields to API requests; it starts after the gateway, hence the channel.
   const activity = requestActivity((busy) => channel.tell({ type: busy ? "busy" : "idle" }));
   const gateway = await startGateway(options.port ?? Number(process.env.PORT || 3000), activity);
   const metaGraphUrl = options.environment?.META_GRAPH_URL ?? process.env.META_GRAPH_URL;
   if (!metaGraphUrl) gateway.mount(metaGraphStandInPath, metaGraphStandIn());
+  const publicUrl = options.environment?.PUBLIC_URL || process.env.PUBLIC_URL || gateway.url;
+  const resources: ResourceLocations = {
+    tableName: localTableName,
+    queueUrls: queues,
+    domainEventTopicArn,
+    publicUrl: { url: publicUrl },
+  };
   // Secrets and settings for the handlers; each gets those its manifest entry lists.
   const values: Record<string, string | undefined> = {
     ...process.env,
@@ -140,6 +158,8 @@ async function startServices(
     sqsEndpoint: sqsEmulator.endpoint,
     queues,
     domainEventTopicArn,
+    publicUrl,
+    endpoints: { sesv2: ses.endpoint, sms: sms.endpoint },
     configDir: config.current(),
     timeScale,
     concurrency: options.workerConcurrency ?? 4,
@@ -152,7 +172,7 @@ async function startServices(
   const context: LocalEnvironmentContext = {
     resources,
     runtime: localRuntimeEnvironment(
-      { sqs: sqsEmulator.endpoint, dynamodb: worker.dynamodbEndpoint },
+      { sqs: sqsEmulator.endpoint, dynamodb: worker.dynamodbEndpoint, sesv2: ses.endpoint, sms: sms.endpoint },
       config.current(),
     ),
     values,
@@ -173,14 +193,19 @@ async function startServices(
   handlers.setEverywhere(environmentNames.configDir, config.current());
   gateway.mount(redrivePath, redriveTool(sqs, queues));
   gateway.mount(schedulesPath, localSchedules.tool);
+  gateway.mount(messagesPath, messagesTool(outbox));
   // What command-line tools (rescore) need to reach this stack's table and topic: what the
   // daily refresh sees, which holds no secret.
   const secretSet = new Set<string>(secretNames);
-  const toolEnvironment = Object.fromEntries(
-    Object.entries(localEnvironmentFor(schedules["refresh-temperatures"], context)).filter(
-      ([name]) => !secretSet.has(name),
+  const toolEnvironment = {
+    ...Object.fromEntries(
+      Object.entries(localEnvironmentFor(schedules["refresh-temperatures"], context)).filter(
+        ([name]) => !secretSet.has(name),
+      ),
     ),
-  );
+    // The base of links, for tools that render messages.
+    [environmentNames.publicUrl]: publicUrl,
+  };
   // Tools score with the config the handlers use now: the latest edit that passed the checks.
   gateway.mount(environmentPath, async (_request, response) =>
     reply(response, 200, { ...toolEnvironment, [environmentNames.configDir]: config.current() }),
@@ -204,7 +229,15 @@ async function startServices(
     url: gateway.url,
     port: gateway.port,
     metaGraphStandIn: metaGraphUrl ? undefined : `${gateway.url}${metaGraphStandInPath}`,
-    endpoints: { dynamodb: worker.dynamodbEndpoint, sqs: sqsEmulator.endpoint, sns: sqsEmulator.endpoint },
+    endpoints: {
+      dynamodb: worker.dynamodbEndpoint,
+      sqs: sqsEmulator.endpoint,
+      sns: sqsEmulator.endpoint,
+      ses: ses.endpoint,
+      sms: sms.endpoint,
+    },
+    emailInbox: ses.inbox,
+    publicUrl,
     tableName: localTableName,
     queues,
     domainEventTopicArn,
@@ -220,7 +253,7 @@ async function startServices(
       await gateway.close();
       await worker.stop();
       const unprocessed = await pendingMessages();
-      await sqsEmulator.stop();
+      await Promise.all([sqsEmulator.stop(), ses.stop(), sms.stop()]);
       config.close();
       return { unprocessed };
     },

@@ -8,6 +8,10 @@ export interface WorkerOptions {
   sqsEndpoint: string;
   queues: Record<QueueName, QueueLocation>;
   domainEventTopicArn: string;
+  /** The base of links in messages (PUBLIC_URL). */
+  publicUrl: string;
+  /** The emulators of the main process the consumers also reach. */
+  endpoints: { sesv2: string; sms: string };
   /** The checked copy of config/ the handlers read until a `config` message names another. */
   configDir: string;
   timeScale: number;

@@ -28,8 +28,12 @@ const context = {
     tableName: options.tableName,
     queueUrls: options.queues,
     domainEventTopicArn: options.domainEventTopicArn,
+    publicUrl: { url: options.publicUrl },
   },
-  runtime: localRuntimeEnvironment({ sqs: options.sqsEndpoint, dynamodb: dynamo.endpoint }, options.configDir),
+  runtime: localRuntimeEnvironment(
+    { sqs: options.sqsEndpoint, dynamodb: dynamo.endpoint, ...options.endpoints },
+    options.configDir,
+  ),
   values: { ...process.env },
   timeScale: options.timeScale,
 };

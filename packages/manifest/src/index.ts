@@ -70,6 +70,16 @@ export const queues = {
     maxReceiveCount: 12,
     deadLetterRetentionSeconds: 14 * days,
   },
+  /**
+   * Email and SMS to send, one message per channel and recipient (packages/channels/src/outbound),
+   * each sent once per message id by the `outbound` consumer.
+   */
+  outbound: {
+    visibilityTimeoutSeconds: 120,
+    retentionSeconds: 4 * days,
+    maxReceiveCount: 12,
+    deadLetterRetentionSeconds: 14 * days,
+  },
 } as const satisfies Record<string, QueueDefinition>;
 export type QueueName = keyof typeof queues;
 
@@ -90,6 +100,8 @@ export type SubscribedQueue = keyof typeof subscriptions;
 
 /** The topic's name (prefixed with the stage on AWS, `leadflow-` locally). */
 export const domainEventTopic = "domain-events";
+/** How outbound messages travel: SES v2 for email, AWS End User Messaging for SMS. */
+export type OutboundChannel = "email" | "sms";
 
 /** What a function may touch; the stack turns it into least-privilege grants. */
 export interface FunctionDefinition {
@@ -104,6 +116,10 @@ export interface FunctionDefinition {
   sourceSecrets?: boolean;
   /** Plain settings read from the environment (see docs/configuration.md). */
   settings?: readonly string[];
+  /** Channels it sends through itself (only the outbound consumer: others enqueue to `outbound`). */
+  sendsVia?: readonly OutboundChannel[];
+  /** It builds links to this deployment: `PUBLIC_URL` (docs/configuration.md). */
+  publicUrl?: boolean;
   timeoutSeconds?: number;
   memoryMB?: number;
 }
@@ -159,6 +175,16 @@ export const consumers = {
     table: "readwrite",
     publishesEvents: true,
   },
+  /** Sends each outbound message once per id; the lease of its claim is its timeout. */
+  send: {
+    handler: "functions/outbound/sender.handler",
+    queue: "outbound",
+    batchSize: 10,
+    retryBaseSeconds: 5,
+    timeoutSeconds: 20,
+    table: "readwrite",
+    sendsVia: ["email", "sms"],
+  },
 } as const satisfies Record<string, ConsumerDefinition>;
 
 /** Queues some consumer of this release reads; the others only fill up for later releases. */
@@ -192,6 +218,11 @@ export interface ResourceLocations {
   tableName: string;
   queueUrls: Record<QueueName, { url: string; deadLetterUrl: string }>;
   domainEventTopicArn: string;
+  /**
+   * The base of links in messages: the URL itself (npm start), or the SSM parameter that holds it
+   * (on AWS, where the API is created after the functions that enqueue messages).
+   */
+  publicUrl?: { url: string } | { parameterName: string };
 }
 
 export const environmentNames = {
@@ -203,6 +234,9 @@ export const environmentNames = {
   deadLetterUrl: "DEAD_LETTER_QUEUE_URL",
   maxReceiveCount: "MAX_RECEIVE_COUNT",
   retryBaseSeconds: "RETRY_BASE_SECONDS",
+  /** The base of links in messages, or (on AWS) the SSM parameter holding it. */
+  publicUrl: "PUBLIC_URL",
+  publicUrlParameter: "PUBLIC_URL_PARAMETER",
   /** Set to `local` by `npm start`, where the public development secrets are allowed. */
   runtime: "LEADFLOW_RUNTIME",
   /**
@@ -229,6 +263,10 @@ export function environmentFor(
     environment[environmentNames.deadLetterUrl] = resources.queueUrls[definition.queue].deadLetterUrl;
     environment[environmentNames.maxReceiveCount] = String(queues[definition.queue].maxReceiveCount);
     environment[environmentNames.retryBaseSeconds] = String(definition.retryBaseSeconds);
+  }
+  if (definition.publicUrl && resources.publicUrl) {
+    if ("url" in resources.publicUrl) environment[environmentNames.publicUrl] = resources.publicUrl.url;
+    else environment[environmentNames.publicUrlParameter] = resources.publicUrl.parameterName;
   }
   return environment;
 }

@@ -172,7 +172,38 @@ export function createEntities(client: DynamoDBClient, table: string) {
     options,
   );
 
-  return { lead, history, event, identity, receipt };
+  /**
+   * One item per outbound message id: claimed (`sending`, until `claimedUntil`) before the message
+   * is sent, `sent` after, `failed` when a send failed and the claim was given up. A message whose
+   * id is `sent` is never sent again (see outbound.ts).
+   */
+  const outboundMessage = new Entity(
+    {
+      model: { entity: "outboundMessage", version: "1", service },
+      attributes: {
+        messageId: { ...requiredText, readOnly: true },
+        channel: { type: ["email", "sms"] as const, required: true },
+        purpose: requiredText,
+        leadId: text,
+        state: { type: ["sending", "sent", "failed"] as const, required: true },
+        claimToken: requiredText,
+        claimedUntil: requiredText,
+        sentAt: text,
+        providerMessageId: text,
+        /** The error name of the last failed send (never its text, which may quote an address). */
+        lastError: text,
+      },
+      indexes: {
+        byId: {
+          pk: { field: pk, composite: ["messageId"], casing },
+          sk: { field: sk, composite: [], casing },
+        },
+      },
+    },
+    options,
+  );
+
+  return { lead, history, event, identity, receipt, outboundMessage };
 }
 
 export type Entities = ReturnType<typeof createEntities>;

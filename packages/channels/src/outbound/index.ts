@@ -1,0 +1,3 @@
+export * from "./deliver.ts";
+export * from "./message.ts";
+export * from "./send.ts";

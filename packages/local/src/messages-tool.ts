@@ -1,0 +1,46 @@
+import type { IncomingMessage } from "node:http";
+import { z } from "zod";
+import type { LocalTool } from "./gateway.ts";
+import type { Outbox } from "./outbox.ts";
+import { reply } from "./reply.ts";
+
+const OutageSchema = z.object({ channel: z.enum(["email", "sms"]), on: z.boolean() });
+
+/**
+ * `/_local/messages`: `GET` lists every email and SMS the local emulators accepted, oldest first
+ * (`{ "items": [...] }`; `?channel=sms`, `?to=` narrow it); `POST …/outage` with
+ * `{ "channel": "sms", "on": true }` makes that channel's sends fail with throttling until it is
+ * switched off, so retries can be watched.
+ */
+export function messagesTool(outbox: Outbox): LocalTool {
+  return async (request, response, path) => {
+    if (path === "" || path === "/") {
+      if (request.method !== "GET") return reply(response, 405, { error: { code: "method_not_allowed" } });
+      const query = new URL(request.url ?? "/", "http://localhost").searchParams;
+      const filter = { channel: query.get("channel") ?? undefined, to: query.get("to") ?? undefined };
+      return reply(response, 200, { items: outbox.list(filter) });
+    }
+    if (path === "/outage") {
+      if (request.method !== "POST") return reply(response, 405, { error: { code: "method_not_allowed" } });
+      const parsed = OutageSchema.safeParse(await readJson(request));
+      if (!parsed.success) {
+        return reply(response, 422, {
+          error: { code: "validation_failed", message: 'Send { "channel": "email" | "sms", "on": true | false }' },
+        });
+      }
+      outbox.outage[parsed.data.channel] = parsed.data.on;
+      return reply(response, 200, { outage: outbox.outage });
+    }
+    reply(response, 404, { error: { code: "not_found", message: `No local tool at /_local/messages${path}` } });
+  };
+}
+
+async function readJson(request: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of request) chunks.push(chunk as Buffer);
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}");
+  } catch {
+    return undefined;
+  }
+}
