@@ -1,4 +1,5 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { SFNClient } from "@aws-sdk/client-sfn";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { once } from "./once.ts";
 
@@ -7,7 +8,7 @@ import { once } from "./once.ts";
  * come from the standard `AWS_ENDPOINT_URL_<SERVICE>` variables, which the local runtime points
  * at its emulators; on AWS they are unset.
  */
-function clientOptions(service: "DYNAMODB" | "SQS") {
+function clientOptions(service: "DYNAMODB" | "SQS" | "SFN") {
   const endpoint = process.env[`AWS_ENDPOINT_URL_${service}`];
   return { region: process.env.AWS_REGION ?? "us-east-1", maxAttempts: 3, ...(endpoint ? { endpoint } : {}) };
 }
@@ -15,4 +16,5 @@ function clientOptions(service: "DYNAMODB" | "SQS") {
 export const clients = {
   dynamodb: once(() => new DynamoDBClient(clientOptions("DYNAMODB"))),
   sqs: once(() => new SQSClient(clientOptions("SQS"))),
+  sfn: once(() => new SFNClient(clientOptions("SFN"))),
 };

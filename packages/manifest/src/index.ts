@@ -1,6 +1,6 @@
 /**
- * The application's inventory: routes, queues and their consumers, secrets. The SST stacks deploy
- * it and the local runtime (`npm start`) runs it, so the two can never disagree.
+ * The application's inventory: routes, queues and their consumers, workflows, secrets. The SST
+ * stacks deploy it and the local runtime (`npm start`) runs it, so the two can never disagree.
  */
 
 export const secretNames = [
@@ -72,12 +72,19 @@ export const queues = {
 } as const satisfies Record<string, QueueDefinition>;
 export type QueueName = keyof typeof queues;
 
-/** What a function may touch; the stack turns it into least-privilege grants. */
-export interface FunctionDefinition {
+/**
+ * What a function may touch; the stack turns it into least-privilege grants. `Workflow` is only
+ * widened by tests that deploy or run a fixture workflow beside the manifest's.
+ */
+export interface FunctionDefinition<Workflow extends string = WorkflowName> {
   /** SST handler path: file without extension, then the export. */
   handler: string;
   table?: "read" | "readwrite";
   sendsTo?: readonly QueueName[];
+  /** Workflows it starts (`states:StartExecution`; their ARNs in `<NAME>_WORKFLOW_ARN`). */
+  startsWorkflows?: readonly Workflow[];
+  /** Workflows whose `.waitForTaskToken` tasks it answers (`states:SendTaskSuccess`/`Failure`/`Heartbeat`). */
+  answersWorkflows?: readonly Workflow[];
   secrets?: readonly SecretName[];
   /** Also the signing secrets form sources name in config/sources.yaml (`signingSecret`). */
   sourceSecrets?: boolean;
@@ -143,7 +150,7 @@ export const consumers = {
 /** Queues some consumer of this release reads; the others only fill up for later releases. */
 export const consumedQueues = [...new Set(Object.values(consumers).map((consumer) => consumer.queue))] as QueueName[];
 
-export interface ScheduleDefinition extends FunctionDefinition {
+export interface ScheduleDefinition<Workflow extends string = WorkflowName> extends FunctionDefinition<Workflow> {
   /** EventBridge schedule expression (UTC). */
   schedule: string;
   /** How often the local runtime runs it, in seconds (scaled down by `--fast`). */
@@ -163,6 +170,39 @@ export const schedules = {
 } as const satisfies Record<string, ScheduleDefinition>;
 export type ScheduleName = keyof typeof schedules;
 
+/**
+ * Step Functions (Standard) workflows. Names are listed first so that functions can name the
+ * workflows they start or answer (`startsWorkflows`, `answersWorkflows`).
+ */
+export const workflowNames = [] as const;
+export type WorkflowName = (typeof workflowNames)[number];
+
+/** A workflow: its ASL, its task handlers, and how `npm start` picks up what was running. */
+export interface WorkflowDefinition<Workflow extends string = WorkflowName> {
+  /** The ASL file from the project root, under stacks/ (`stacks/workflows/<name>.asl.json`). */
+  definition: string;
+  /**
+   * Its task handlers, by the name the ASL gives them in a `${Name}` placeholder: as the
+   * `Parameters.FunctionName` of an `arn:aws:states:::lambda:invoke` Task (with
+   * `.waitForTaskToken` or not), or as a Task's `Resource`. The stack substitutes each one's
+   * function ARN; `npm start` runs the handler. Every Task sets `TimeoutSeconds` or
+   * `TimeoutSecondsPath`.
+   */
+  tasks: Readonly<Record<string, FunctionDefinition<Workflow>>>;
+  /**
+   * `npm start` only, where executions live in memory: called once when it has started, to start
+   * again from the table what was running when it stopped. It may start this workflow.
+   */
+  localResume?: FunctionDefinition<Workflow>;
+}
+
+export const workflows: Readonly<Record<WorkflowName, WorkflowDefinition>> = {};
+
+/** The placeholders (`${Name}`) an ASL text holds, each once, in order of appearance. */
+export function workflowPlaceholders(asl: string): string[] {
+  return [...new Set([...asl.matchAll(/\$\{([^}]*)\}/g)].map((match) => match[1] as string))];
+}
+
 /** Settings every function reads when they are set (see docs/configuration.md). */
 export const commonSettings = ["POWERTOOLS_LOG_LEVEL"] as const;
 
@@ -170,6 +210,8 @@ export const commonSettings = ["POWERTOOLS_LOG_LEVEL"] as const;
 export interface ResourceLocations {
   tableName: string;
   queueUrls: Record<QueueName, { url: string; deadLetterUrl: string }>;
+  /** State machine ARNs by workflow name. */
+  workflowArns: Readonly<Record<string, string>>;
 }
 
 export const environmentNames = {
@@ -178,6 +220,8 @@ export const environmentNames = {
   /** A consumer's own queue, for retry delays. */
   ownQueueUrl: "QUEUE_URL",
   deadLetterUrl: "DEAD_LETTER_QUEUE_URL",
+  /** `speed-to-lead` is `SPEED_TO_LEAD_WORKFLOW_ARN`. */
+  workflowArn: (workflow: string) => `${workflow.toUpperCase().replaceAll("-", "_")}_WORKFLOW_ARN`,
   maxReceiveCount: "MAX_RECEIVE_COUNT",
   retryBaseSeconds: "RETRY_BASE_SECONDS",
   /** Set to `local` by `npm start`, where the public development secrets are allowed. */
@@ -192,13 +236,18 @@ export const environmentNames = {
 
 /** The environment one function needs, besides its secrets and settings. */
 export function environmentFor(
-  definition: FunctionDefinition | ConsumerDefinition,
+  definition: FunctionDefinition<string> | ConsumerDefinition,
   resources: ResourceLocations,
 ): Record<string, string> {
   const environment: Record<string, string> = {};
   if (definition.table) environment[environmentNames.tableName] = resources.tableName;
   for (const queue of definition.sendsTo ?? []) {
     environment[environmentNames.queueUrl(queue)] = resources.queueUrls[queue].url;
+  }
+  for (const workflow of definition.startsWorkflows ?? []) {
+    const arn = resources.workflowArns[workflow];
+    if (!arn) throw new Error(`No state machine for workflow "${workflow}"`);
+    environment[environmentNames.workflowArn(workflow)] = arn;
   }
   if ("queue" in definition) {
     environment[environmentNames.ownQueueUrl] = resources.queueUrls[definition.queue].url;
