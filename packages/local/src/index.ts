@@ -3,3 +3,10 @@ export { dynamoClient, ensureQueues, ensureTable, sqsClient, startDynamo, startS
 export { metaGraphStandIn } from "./meta-graph-stand-in.ts";
 export { startPoller, toRecord as toSqsRecord } from "./poller.ts";
 export { type LocalStack, type LocalStackOptions, startLocalStack } from "./stack.ts";
+export {
+  type LocalStepFunctions,
+  localWorkflowArn,
+  startStepFunctions,
+  workflowFastTimeScale,
+} from "./step-functions.ts";
+export { compileWorkflow, tasksWithoutTimeout, WorkflowDefinitionError } from "./workflow-definition.ts";

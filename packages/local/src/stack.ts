@@ -13,6 +13,7 @@ import {
   routes,
   schedules,
   secretNames,
+  workflows,
 } from "@leadflow/manifest";
 import { type CheckedConfigInUse, useCheckedConfig } from "./config-reload.ts";
 import { developmentSecrets, localRegion, localTableName } from "./development.ts";
@@ -23,6 +24,7 @@ import { metaGraphStandIn } from "./meta-graph-stand-in.ts";
 import { redriveTool } from "./redrive.ts";
 import { reply } from "./reply.ts";
 import { type LocalSchedules, startSchedules } from "./schedules.ts";
+import { startStepFunctions, workflowFastTimeScale } from "./step-functions.ts";
 import type { WorkerMessage, WorkerOptions } from "./worker-protocol.ts";
 import { requestActivity } from "./yielding.ts";
 
@@ -55,7 +57,7 @@ export interface LocalStack {
   port: number;
   /** The Meta Graph stand-in's control URL, when the stack serves it (META_GRAPH_URL unset). */
   metaGraphStandIn: string | undefined;
-  endpoints: { dynamodb: string; sqs: string };
+  endpoints: { dynamodb: string; sqs: string; stepFunctions: string };
   tableName: string;
   queues: Record<QueueName, QueueLocation>;
   /** Settles if the queue worker dies: the gateway is then closed, so nothing more is acknowledged. */
@@ -101,6 +103,10 @@ async function startServices(
   const sqsEmulator = await startSqs(options.dataDir);
   const sqs = sqsClient(sqsEmulator.endpoint);
   const queues = await ensureQueues(sqs);
+  const stepFunctions = await startStepFunctions({
+    workflows,
+    timeScale: options.fast ? workflowFastTimeScale : 1,
+  });
 
   // The queue worker yields to API requests; it starts after the gateway, hence the channel.
   const activity = requestActivity((busy) => channel.tell({ type: busy ? "busy" : "idle" }));
@@ -108,6 +114,7 @@ async function startServices(
   const metaGraphUrl = options.environment?.META_GRAPH_URL ?? process.env.META_GRAPH_URL;
   if (!metaGraphUrl) gateway.mount(metaGraphStandInPath, metaGraphStandIn());
   const environment = handlerEnvironment(sqsEmulator.endpoint, {
+    AWS_ENDPOINT_URL_SFN: stepFunctions.endpoint,
     META_GRAPH_URL: metaGraphUrl ?? `http://127.0.0.1:${gateway.port}${metaGraphStandInPath}/v25.0`,
     ...options.environment,
   });
@@ -124,7 +131,7 @@ async function startServices(
   // An edit checked while the worker started would have been dropped.
   channel.tell({ type: "config", configDir: config.current() });
 
-  const resources = { tableName: localTableName, queueUrls: queues };
+  const resources = { tableName: localTableName, queueUrls: queues, workflowArns: stepFunctions.workflowArns };
   Object.assign(process.env, environment, { AWS_ENDPOINT_URL_DYNAMODB: worker.dynamodbEndpoint });
   for (const definition of [...Object.values(routes), ...Object.values(schedules)]) {
     Object.assign(process.env, environmentFor(definition, resources));
@@ -138,6 +145,12 @@ async function startServices(
       timeoutSeconds: route.timeoutSeconds ?? functionDefaults.timeoutSeconds,
     })),
   );
+  // Like routes: each task handler imported once its environment is set.
+  const loadWorkflowHandler = async (definition: FunctionDefinition<string>) => {
+    Object.assign(process.env, environmentFor(definition, resources));
+    return loadHandler(definition.handler);
+  };
+  await stepFunctions.load(loadWorkflowHandler);
   const localSchedules = await startSchedules(timeScale);
   gateway.mount(redrivePath, redriveTool(sqs, queues));
   gateway.mount(schedulesPath, localSchedules.tool);
@@ -153,6 +166,7 @@ async function startServices(
     reply(response, 200, { ...toolEnvironment, [environmentNames.configDir]: config.current() }),
   );
   gateway.serve(gatewayRoutes);
+  await stepFunctions.resume(loadWorkflowHandler);
   const pendingMessages = () => countPending(sqs, queues);
   let stopping = false;
   // Acknowledging leads nobody will store is the one thing not to do: if the worker dies, the
@@ -161,6 +175,7 @@ async function startServices(
     worker.process.once("exit", (code) => {
       if (stopping) return;
       void gateway.close();
+      void stepFunctions.stop();
       localSchedules.stop();
       config.close();
       resolve(new Error(`The queue worker stopped unexpectedly (exit code ${code}); the API is closed.`));
@@ -171,7 +186,7 @@ async function startServices(
     url: gateway.url,
     port: gateway.port,
     metaGraphStandIn: metaGraphUrl ? undefined : `${gateway.url}${metaGraphStandInPath}`,
-    endpoints: { dynamodb: worker.dynamodbEndpoint, sqs: sqsEmulator.endpoint },
+    endpoints: { dynamodb: worker.dynamodbEndpoint, sqs: sqsEmulator.endpoint, stepFunctions: stepFunctions.endpoint },
     tableName: localTableName,
     queues,
     pendingMessages,
@@ -182,6 +197,7 @@ async function startServices(
       localSchedules.stop();
       await gateway.close();
       await worker.stop();
+      await stepFunctions.stop();
       const unprocessed = await pendingMessages();
       await sqsEmulator.stop();
       config.close();

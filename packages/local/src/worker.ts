@@ -3,10 +3,11 @@
  * acknowledgements keep the CPU they need: dynalite, and one poller per queue consumer. While
  * the API is busy the pollers yield (see yielding.ts).
  */
-import { consumers, environmentFor, environmentNames, functionDefaults } from "@leadflow/manifest";
+import { consumers, environmentFor, environmentNames, functionDefaults, workflowNames } from "@leadflow/manifest";
 import { dynamoClient, ensureTable, sqsClient, startDynamo } from "./emulators.ts";
 import { functionNameOf, loadHandler } from "./lambda-runtime.ts";
 import { startPoller } from "./poller.ts";
+import { localWorkflowArns } from "./step-functions.ts";
 import type { WorkerMessage, WorkerOptions } from "./worker-protocol.ts";
 import { ingestionGate } from "./yielding.ts";
 
@@ -20,7 +21,11 @@ await ensureTable(dynamoClient(dynamo.endpoint), options.tableName);
 process.env.AWS_ENDPOINT_URL_DYNAMODB = dynamo.endpoint;
 
 const sqs = sqsClient(options.sqsEndpoint);
-const resources = { tableName: options.tableName, queueUrls: options.queues };
+const resources = {
+  tableName: options.tableName,
+  queueUrls: options.queues,
+  workflowArns: localWorkflowArns(workflowNames),
+};
 
 const gate = ingestionGate();
 const pollers: ReturnType<typeof startPoller>[] = [];
