@@ -10,6 +10,7 @@
  * - a Wait becomes a Task that the runner answers, once the time has passed, with its input;
  * - a Catch or Retry on `States.Timeout` also matches `States.HeartbeatTimeout`, as on AWS.
  */
+import { workflowPlaceholders } from "@leadflow/manifest";
 import { StateMachine, type StateMachineDefinition } from "aws-local-stepfunctions";
 import { localAccountId, localRegion } from "./development.ts";
 
@@ -84,6 +85,8 @@ export function compileWorkflow(name: string, asl: string, taskNames: readonly s
     throw new WorkflowDefinitionError(`Workflow ${name}: ${message}`);
   };
   const definition = parseJson(asl, fail);
+  const unknown = workflowPlaceholders(asl).filter((placeholder) => !taskNames.includes(placeholder));
+  if (unknown.length > 0) fail(`\${${unknown.join("}, ${")}} ${unknown.length > 1 ? "are" : "is"} not among its tasks`);
   try {
     new StateMachine(substitutePlaceholders(definition, taskNames) as unknown as StateMachineDefinition);
   } catch (error) {
