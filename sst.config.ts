@@ -7,6 +7,7 @@ import { suppressSstFindings } from "./stacks/nag.ts";
 import { Schedules } from "./stacks/Schedules.ts";
 import { Secrets } from "./stacks/Secrets.ts";
 import { Storage } from "./stacks/Storage.ts";
+import { Workflows } from "./stacks/Workflows.ts";
 
 /** The AWS side of leadflow: what `npx sst deploy --stage <name>` creates (see docs/deploy.md). */
 export default {
@@ -23,7 +24,9 @@ export default {
       // Handlers read the marketer-owned YAML at cold start (LEADFLOW_CONFIG_DIR, default `config`).
       copyFiles: [{ from: "config", to: "config" }],
     });
-    app.stack(Storage).stack(Secrets).stack(Alarms).stack(Messaging).stack(Api).stack(Schedules);
+    // Workflows after Messaging: their task functions may send to its queues. Functions that start or
+    // answer a workflow are granted its state machine by name, so Api and Schedules need no reference.
+    app.stack(Storage).stack(Secrets).stack(Alarms).stack(Messaging).stack(Workflows).stack(Api).stack(Schedules);
     giveSstHandlersLogGroups(app);
     suppressSstFindings(app);
   },

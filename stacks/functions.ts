@@ -13,7 +13,7 @@ import { PolicyStatement } from "aws-cdk-lib/aws-iam";
 import type { CfnFunction } from "aws-cdk-lib/aws-lambda";
 import { LogGroup } from "aws-cdk-lib/aws-logs";
 import type { ITopic } from "aws-cdk-lib/aws-sns";
-import { ArnFormat, type App as CdkApp, RemovalPolicy } from "aws-cdk-lib/core";
+import { ArnFormat, type App as CdkApp, Stack as CdkStack, RemovalPolicy } from "aws-cdk-lib/core";
 import type { Construct } from "constructs";
 import { type App, type Config, type FunctionProps, type Queue, Stack, type Table } from "sst/constructs";
 import { operationsSettings, outboundSettings } from "./settings.ts";
@@ -46,14 +46,17 @@ type Permissions = NonNullable<FunctionProps["permissions"]>;
 export function functionProps(
   scope: Construct,
   name: string,
-  definition: FunctionDefinition | ConsumerDefinition,
+  definition: FunctionDefinition<string> | ConsumerDefinition,
   resources: FunctionResources,
 ): FunctionProps {
   return {
     handler: definition.handler,
     timeout: definition.timeoutSeconds ?? functionDefaults.timeoutSeconds,
     memorySize: definition.memoryMB ?? functionDefaults.memoryMB,
-    environment: { ...environmentFor(definition, locations(scope, resources)), ...deploySettings(definition) },
+    environment: {
+      ...environmentFor(definition, locations(scope, definition, resources)),
+      ...deploySettings(definition),
+    },
     bind: [
       ...(definition.secrets ?? []).map((name) => resources.secrets[name]),
       ...(definition.sourceSecrets ? resources.sourceSecrets : []),
@@ -73,16 +76,36 @@ export function constructId(name: string): string {
  * (LOG_RETENTION_DAYS) without CDK's log-retention custom resource. CloudFormation names it: a
  * retained group with a fixed name would block deploying the stage again after `sst remove`.
  */
-function logGroup(scope: Construct, name: string): LogGroup {
+export function logGroup(scope: Construct, name: string): LogGroup {
   return new LogGroup(scope, `${constructId(name)}-logs`, {
     retention: operationsSettings().logRetentionDays,
     removalPolicy: RemovalPolicy.RETAIN,
   });
 }
 
+/**
+ * A workflow's state machine is named `<stage>-<app>-<workflow>`, so functions in any stack can be
+ * granted it and given its ARN without a reference to (and a dependency on) the Workflows stack.
+ */
+export function workflowStateMachineName(scope: Construct, workflow: string): string {
+  return (scope.node.root as App).logicalPrefixedName(workflow);
+}
+
+export function workflowArn(scope: Construct, workflow: string): string {
+  return CdkStack.of(scope).formatArn({
+    service: "states",
+    resource: "stateMachine",
+    resourceName: workflowStateMachineName(scope, workflow),
+    arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+  });
+}
+
+/** Answering a `.waitForTaskToken` task: success, failure, or "still working". */
+export const taskAnswerActions = ["states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"];
+
 function grants(
   scope: Construct,
-  definition: FunctionDefinition | ConsumerDefinition,
+  definition: FunctionDefinition<string> | ConsumerDefinition,
   resources: FunctionResources,
 ): Permissions {
   const permissions: Permissions = [];
@@ -113,6 +136,19 @@ function grants(
     });
     permissions.push(new PolicyStatement({ actions: ["ssm:GetParameter"], resources: [parameter] }));
   }
+  const starts = definition.startsWorkflows ?? [];
+  if (starts.length > 0) {
+    const stateMachines = starts.map((workflow) => workflowArn(scope, workflow));
+    permissions.push(new PolicyStatement({ actions: ["states:StartExecution"], resources: stateMachines }));
+  }
+  // The Service Authorization Reference lists no resource type for these actions, yet Step
+  // Functions authorizes them on the state machine whose task issued the token (its AccessDenied
+  // names that ARN, and CDK's grantTaskResponse grants exactly it): no "*" is needed.
+  const answers = definition.answersWorkflows ?? [];
+  if (answers.length > 0) {
+    const stateMachines = answers.map((workflow) => workflowArn(scope, workflow));
+    permissions.push(new PolicyStatement({ actions: taskAnswerActions, resources: stateMachines }));
+  }
   return permissions;
 }
 
@@ -121,7 +157,7 @@ function grants(
  * (SES_IDENTITY, SMS_ORIGINATION_ARN): the narrowest resources each action takes. Unset, the
  * channel gets no grant and its sends are dead-lettered as AccessDenied (docs/deploy.md).
  */
-function outboundGrants(scope: Construct, definition: FunctionDefinition): PolicyStatement[] {
+function outboundGrants(scope: Construct, definition: FunctionDefinition<string>): PolicyStatement[] {
   const { sesIdentity, smsOriginationArn } = outboundSettings();
   const channels = new Set(definition.sendsVia ?? []);
   const statements: PolicyStatement[] = [];
@@ -149,21 +185,28 @@ export function publicUrlParameterName(scope: Construct): string {
   return `/${app.name}/${app.stage}/public-url`;
 }
 
-function locations(scope: Construct, { table, queues, domainEventTopic }: FunctionResources): ResourceLocations {
+function locations(
+  scope: Construct,
+  definition: FunctionDefinition<string>,
+  { table, queues, domainEventTopic }: FunctionResources,
+): ResourceLocations {
   const queueUrls = {} as ResourceLocations["queueUrls"];
   for (const [name, { queue, deadLetter }] of Object.entries(queues) as [QueueName, MessageQueue][]) {
     queueUrls[name] = { url: queue.queueUrl, deadLetterUrl: deadLetter.queueUrl };
   }
+  const started = definition.startsWorkflows ?? [];
+  const workflowArns = Object.fromEntries(started.map((workflow) => [workflow, workflowArn(scope, workflow)]));
   return {
     tableName: table.tableName,
     queueUrls,
     domainEventTopicArn: domainEventTopic.topicArn,
     publicUrl: { parameterName: publicUrlParameterName(scope) },
+    workflowArns,
   };
 }
 
 /** Plain settings (e.g. META_GRAPH_URL) reach a function only when set in the deploying shell. */
-function deploySettings(definition: FunctionDefinition): Record<string, string> {
+function deploySettings(definition: FunctionDefinition<string>): Record<string, string> {
   const settings: Record<string, string> = {};
   for (const name of [...commonSettings, ...(definition.settings ?? [])]) {
     const value = process.env[name];

@@ -3,6 +3,7 @@ import type { HttpApi } from "aws-cdk-lib/aws-apigatewayv2";
 import { Alarm, ComparisonOperator, type Metric, Stats, TreatMissingData } from "aws-cdk-lib/aws-cloudwatch";
 import { SnsAction } from "aws-cdk-lib/aws-cloudwatch-actions";
 import type { ITopic } from "aws-cdk-lib/aws-sns";
+import type { StateMachine } from "aws-cdk-lib/aws-stepfunctions";
 import { Duration } from "aws-cdk-lib/core";
 import type { Construct } from "constructs";
 import type { App, Function as LambdaFunction } from "sst/constructs";
@@ -75,6 +76,25 @@ export function alarmOnFunctionFailures(scope: Construct, name: string, fn: Lamb
     comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
     threshold: 0,
     description: `Function ${name} was throttled (Throttles > 0): the account or region ran out of Lambda concurrency.`,
+  });
+}
+
+/**
+ * Executions of the workflow that failed (an uncaught error) or timed out (its own TimeoutSeconds):
+ * a lead whose workflow stopped before it ended where the workflow says.
+ */
+export function alarmOnWorkflowFailures(scope: Construct, name: string, stateMachine: StateMachine, topic: ITopic) {
+  notifying(topic, scope, `${constructId(name)}-workflow-failed`, {
+    metric: stateMachine.metricFailed({ period, statistic: Stats.SUM }),
+    comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+    threshold: 0,
+    description: `Workflow ${name}: an execution failed (ExecutionsFailed > 0): its execution history names the state and the error.`,
+  });
+  notifying(topic, scope, `${constructId(name)}-workflow-timed-out`, {
+    metric: stateMachine.metricTimedOut({ period, statistic: Stats.SUM }),
+    comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+    threshold: 0,
+    description: `Workflow ${name}: an execution timed out (ExecutionsTimedOut > 0): it ran longer than its TimeoutSeconds.`,
   });
 }
 

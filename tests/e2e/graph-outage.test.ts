@@ -1,4 +1,4 @@
-import { ReceiveMessageCommand } from "@aws-sdk/client-sqs";
+import { ChangeMessageVisibilityCommand, type Message, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import { sqsClient } from "@leadflow/local";
 import { describe, expect, inject, it } from "vitest";
 import { metaGraphControl } from "../helpers/meta-graph.ts";
@@ -49,15 +49,32 @@ describe("Meta leads when the Graph API fails", () => {
     const before = await client.deadLetterDepth();
     expect((await client.send(metaDelivery([{ leadgenId }], testSecrets.META_APP_SECRET))).status).toBe(200);
     await waitFor(async () => (await client.deadLetterDepth()) > before, 30_000, "the dead-letter queue");
-    const { Messages = [] } = await sqsClient(stack.sqsEndpoint).send(
-      new ReceiveMessageCommand({
+    // Other files of the suite dead-letter too (the fuzz test, many): look through the queue for ours.
+    let letter: Message | undefined;
+    await waitFor(
+      async () => {
+        const { Messages = [] } = await sqsClient(stack.sqsEndpoint).send(
+          new ReceiveMessageCommand({
+            QueueUrl: stack.queues.capture.deadLetterUrl,
+            MessageAttributeNames: ["All"],
+            MaxNumberOfMessages: 10,
+            VisibilityTimeout: 2,
+          }),
+        );
+        letter = Messages.find((message) => message.Body?.includes(leadgenId));
+        return letter !== undefined;
+      },
+      30_000,
+      "our dead letter",
+    );
+    // Visible again at once, for the redrive below.
+    await sqsClient(stack.sqsEndpoint).send(
+      new ChangeMessageVisibilityCommand({
         QueueUrl: stack.queues.capture.deadLetterUrl,
-        MessageAttributeNames: ["All"],
-        MaxNumberOfMessages: 10,
+        ReceiptHandle: letter?.ReceiptHandle,
         VisibilityTimeout: 0,
       }),
     );
-    const letter = Messages.find((message) => message.Body?.includes(leadgenId));
     expect(JSON.parse(letter?.Body ?? "{}")).toMatchObject({
       kind: "meta-lead",
       receipt: { platformLeadId: leadgenId },

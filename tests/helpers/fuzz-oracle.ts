@@ -112,10 +112,12 @@ export function flattenForm(body: Record<string, unknown> | URLSearchParams): Fl
       const problem = isRecord(value)
         ? walk(value, `${key}.`, depth + 1)
         : Array.isArray(value)
-          ? add(
-              key,
-              value.every((item) => item === null || typeof item !== "object") ? value.join(", ") : deepJsonText(value),
-            )
+          ? value.every((item) => item === null || typeof item !== "object")
+            ? add(key, value.join(", "))
+            : // Lists count as levels, like objects.
+              depth + levelsOf(value) > formLimits.depth
+              ? `nesting deeper than ${formLimits.depth} levels`
+              : add(key, deepJsonText(value))
           : add(key, String(value));
       if (problem) return problem;
     }
@@ -130,6 +132,19 @@ export function flattenForm(body: Record<string, unknown> | URLSearchParams): Fl
   }
   const problem = walk(body, "", 1);
   return problem ? { overLimit: problem } : { fields };
+}
+
+/** Levels of objects and lists in a value (a scalar is 0), counted without recursion. */
+export function levelsOf(root: unknown): number {
+  let deepest = 0;
+  const pending: [unknown, number][] = [[root, 0]];
+  while (pending.length > 0) {
+    const [node, depth] = pending.pop() as [unknown, number];
+    if (typeof node !== "object" || node === null) continue;
+    deepest = Math.max(deepest, depth + 1);
+    for (const child of Object.values(node)) pending.push([child, depth + 1]);
+  }
+  return deepest;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import {
   type ConsumerDefinition,
   commonSettings,
@@ -14,6 +15,8 @@ import {
   schedules,
   secretNames,
   subscriptions,
+  type WorkflowDefinition,
+  workflows,
 } from "@leadflow/manifest";
 import { tableActions, tableDefinition } from "@leadflow/store/table";
 import { Match, Template } from "aws-cdk-lib/assertions";
@@ -22,7 +25,9 @@ import { AwsSolutionsChecks } from "cdk-nag";
 import { App } from "sst/constructs";
 import { initProject } from "sst/project.js";
 import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
+import { tasksWithoutTimeout } from "../../packages/local/src/workflow-definition.ts";
 import config from "../../sst.config.ts";
+import { taskAnswerActions } from "../../stacks/functions.ts";
 import { oldestMessageLimitSeconds } from "../../stacks/monitoring.ts";
 import { DeploySettingError, operationsDefaults, operationsSettings, outboundSettings } from "../../stacks/settings.ts";
 
@@ -31,16 +36,38 @@ import { DeploySettingError, operationsDefaults, operationsSettings, outboundSet
  * `sst build` needs AWS), then checks the CloudFormation templates against the manifest and runs
  * cdk-nag's AwsSolutions pack on them. Twice: with every operations setting set, and with none
  * (their defaults).
+ *
+ * The manifest here also holds the fixture workflow `test-workflow` and two functions that start
+ * and answer it (tests/fixtures/workflows/manifest.ts), so the Workflows stack and the workflow
+ * grants are checked whatever workflows the manifest itself declares.
  */
+vi.mock("@leadflow/manifest", async (importOriginal) => {
+  const manifest = await importOriginal<typeof import("@leadflow/manifest")>();
+  const { fixtureClients, fixtureWorkflows } = await import("../fixtures/workflows/manifest.ts");
+  return {
+    ...manifest,
+    workflows: { ...manifest.workflows, "test-workflow": fixtureWorkflows["test-workflow"] },
+    schedules: { ...manifest.schedules, ...fixtureClients },
+  };
+});
 
 const stage = "test";
 const account = "123456789012";
-const stackNames = ["Storage", "Secrets", "Alarms", "Messaging", "Api", "Schedules"] as const;
+const stackNames = ["Storage", "Secrets", "Alarms", "Messaging", "Workflows", "Api", "Schedules"] as const;
 type StackName = (typeof stackNames)[number];
+
+const workflowEntries = Object.entries(workflows) as [string, WorkflowDefinition<string>][];
 
 /** Every deploy-time setting the manifest names, set as if in the deploying shell. */
 const settingNames = [
-  ...new Set([...Object.values(routes), ...Object.values(consumers), ...Object.values(schedules)].flatMap(settingsOf)),
+  ...new Set(
+    [
+      ...Object.values(routes),
+      ...Object.values(consumers),
+      ...Object.values(schedules),
+      ...workflowEntries.flatMap(([, workflow]) => Object.values(workflow.tasks)),
+    ].flatMap(settingsOf),
+  ),
 ];
 const settingValue = (name: string) => `https://${name.toLowerCase()}.example.test`;
 
@@ -105,7 +132,7 @@ afterAll(() => {
   vi.unstubAllEnvs();
 });
 
-/** Every function the manifest defines: routes, consumers, schedules. */
+/** Every function the manifest defines: routes, consumers, schedules, workflow tasks. */
 const manifestFunctions: ManifestFunction[] = [
   ...Object.entries(routes).map(([routeKey, definition]) => ({
     name: routeKey,
@@ -119,9 +146,16 @@ const manifestFunctions: ManifestFunction[] = [
   })),
   ...Object.entries(schedules).map(([name, definition]) => ({
     name: `schedule ${name}`,
-    definition: definition as FunctionDefinition,
+    definition: definition as FunctionDefinition<string>,
     deployed: () => scheduleFunction(name),
   })),
+  ...workflowEntries.flatMap(([workflow, { tasks }]) =>
+    Object.entries(tasks).map(([task, definition]) => ({
+      name: `workflow ${workflow} task ${task}`,
+      definition,
+      deployed: () => taskFunction(definition.handler),
+    })),
+  ),
 ];
 
 describe("Storage", () => {
@@ -461,7 +495,7 @@ describe("functions", () => {
   );
 
   test.each(manifestFunctions)(
-    "$name: may touch only the table, queues and secrets the manifest lists",
+    "$name: may touch only the table, queues, secrets and workflows the manifest lists",
     ({ definition, deployed }) => {
       const fn = deployed();
       const statements = statementsOf(fn);
@@ -472,7 +506,9 @@ describe("functions", () => {
       expect(
         actions.filter(
           (action) =>
-            !/^(xray|dynamodb|sqs|ssm):/.test(action) && action !== "sns:Publish" && !outboundActions.includes(action),
+            !/^(xray|dynamodb|sqs|ssm|states):/.test(action) &&
+            action !== "sns:Publish" &&
+            !outboundActions.includes(action),
         ),
       ).toEqual([]);
       for (const statement of statements.filter((statement) => [statement.Resource].flat().includes("*"))) {
@@ -512,6 +548,16 @@ describe("functions", () => {
         expect(actionsOf(publishing[0] as Statement)).toEqual(["sns:Publish"]);
         expect(JSON.stringify(publishing[0]?.Resource)).toContain(domainEventsTopic().logicalId);
       }
+      const starts = [...(definition.startsWorkflows ?? [])].sort();
+      const answers = [...(definition.answersWorkflows ?? [])].sort();
+      expect(workflowsReachedBy(statements, "states:StartExecution")).toEqual(starts);
+      for (const action of taskAnswerActions) expect(workflowsReachedBy(statements, action), action).toEqual(answers);
+      expect(new Set(actions.filter((action) => action.startsWith("states:")))).toEqual(
+        new Set([
+          ...(starts.length > 0 ? ["states:StartExecution"] : []),
+          ...(answers.length > 0 ? taskAnswerActions : []),
+        ]),
+      );
 
       const secrets = [...(definition.secrets ?? [])].sort();
       expect(secretsReadBy(statements)).toEqual(secrets);
@@ -601,6 +647,122 @@ describe("functions", () => {
   });
 });
 
+describe("Workflows", () => {
+  /** Workflows that wait for a person: a `.waitForTaskToken` Task, with a timeout. */
+  const callbackWorkflows = new Set(["test-workflow", "speed-to-lead"]);
+  /** The actions CDK gives a state machine's role for logs (log delivery) and X-Ray: none takes a resource. */
+  const logAndTraceActions = new Set([
+    "logs:CreateLogDelivery",
+    "logs:GetLogDelivery",
+    "logs:UpdateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:DescribeResourcePolicies",
+    "logs:DescribeLogGroups",
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+    "xray:GetSamplingRules",
+    "xray:GetSamplingTargets",
+  ]);
+
+  test("the fixture workflow is deployed beside the manifest's own", () => {
+    expect(workflowEntries.map(([name]) => name)).toContain("test-workflow");
+    expect(resources("Workflows", "AWS::StepFunctions::StateMachine")).toHaveLength(workflowEntries.length);
+  });
+
+  test.each(workflowEntries)(
+    "%s: a Standard state machine named for the stage, its ASL as written, each task placeholder its function's ARN",
+    (name, workflow) => {
+      const machine = stateMachine(name);
+      expect(machine.properties).toMatchObject({
+        StateMachineName: stateMachineName(name),
+        StateMachineType: "STANDARD",
+      });
+      expect(JSON.parse(machine.properties.DefinitionString)).toEqual(
+        JSON.parse(readFileSync(workflow.definition, "utf8")),
+      );
+      const substitutions = Object.entries(workflow.tasks).map(([task, definition]) => [
+        task,
+        { "Fn::GetAtt": [taskFunction(definition.handler).logicalId, "Arn"] },
+      ]);
+      expect(machine.properties.DefinitionSubstitutions).toEqual(Object.fromEntries(substitutions));
+    },
+  );
+
+  test.each(workflowEntries)("%s: every Task of the deployed definition has a timeout", (name) => {
+    const definition = stateMachine(name).properties.DefinitionString as string;
+    expect(tasksWithoutTimeout(definition)).toEqual([]);
+    if (!callbackWorkflows.has(name)) return;
+    const waiting = taskStatesOf(JSON.parse(definition)).filter((state) =>
+      String(state.Resource).endsWith(".waitForTaskToken"),
+    );
+    expect(waiting.length).toBeGreaterThan(0);
+    for (const state of waiting) expect(state.TimeoutSeconds ?? state.TimeoutSecondsPath).toBeDefined();
+  });
+
+  test.each(workflowEntries)(
+    "%s: its role may invoke exactly its task functions, and write its logs and traces: nothing else",
+    (name, workflow) => {
+      const roleId = stateMachine(name).properties.RoleArn["Fn::GetAtt"][0] as string;
+      const role = templates.Workflows.toJSON().Resources[roleId] as CfnResource;
+      expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([
+        { Action: "sts:AssumeRole", Effect: "Allow", Principal: { Service: "states.amazonaws.com" } },
+      ]);
+      expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+      expect(role.Properties.Policies).toBeUndefined();
+
+      const statements = resources("Workflows", "AWS::IAM::Policy")
+        .filter(([, policy]) => policy.Properties.Roles.some((attached: { Ref?: string }) => attached.Ref === roleId))
+        .flatMap(([, policy]) => policy.Properties.PolicyDocument.Statement as Statement[]);
+      expect(statements.every((statement) => statement.Effect === "Allow")).toBe(true);
+      const invoking = statements.filter((statement) => actionsOf(statement).includes("lambda:InvokeFunction"));
+      expect(invoking.flatMap(actionsOf)).toEqual(["lambda:InvokeFunction"]);
+      const taskArns = Object.values(workflow.tasks).map((definition) => ({
+        "Fn::GetAtt": [taskFunction(definition.handler).logicalId, "Arn"],
+      }));
+      expect(invoking.flatMap((statement) => [statement.Resource].flat())).toEqual(taskArns);
+      for (const statement of statements.filter((statement) => !invoking.includes(statement))) {
+        expect(statement.Resource).toBe("*");
+        for (const action of actionsOf(statement)) expect(logAndTraceActions.has(action), action).toBe(true);
+      }
+    },
+  );
+
+  test.each(workflowEntries)(
+    "%s: logs every transition, without execution data, to a log group of its own kept LOG_RETENTION_DAYS, and traces with X-Ray",
+    (name) => {
+      const { properties } = stateMachine(name);
+      expect(properties.LoggingConfiguration).toMatchObject({ Level: "ALL", IncludeExecutionData: false });
+      const groupId =
+        properties.LoggingConfiguration.Destinations[0].CloudWatchLogsLogGroup.LogGroupArn["Fn::GetAtt"][0];
+      const group = templates.Workflows.toJSON().Resources[groupId];
+      expect(group).toMatchObject({
+        Type: "AWS::Logs::LogGroup",
+        Properties: { RetentionInDays: Number(operations.LOG_RETENTION_DAYS) },
+        DeletionPolicy: "Retain",
+      });
+      expect(properties.TracingConfiguration).toEqual({ Enabled: true });
+    },
+  );
+
+  test.each(workflowEntries)("%s: alarms on failed and on timed-out executions", (name) => {
+    const alarms = alarmsOn(templates, "Workflows", {
+      Name: "StateMachineArn",
+      Value: { Ref: stateMachine(name).logicalId },
+    });
+    expect(alarms.map((alarm) => alarm.MetricName).sort()).toEqual(["ExecutionsFailed", "ExecutionsTimedOut"]);
+    for (const alarm of alarms) {
+      expect(alarm, alarm.MetricName).toMatchObject({
+        Namespace: "AWS/States",
+        Statistic: "Sum",
+        ComparisonOperator: "GreaterThanThreshold",
+        Threshold: 0,
+      });
+    }
+  });
+});
+
 describe("Alarms", () => {
   const queueNames = Object.keys(queues) as QueueName[];
 
@@ -664,8 +826,9 @@ describe("Alarms", () => {
     expect(emailSubscriptions(defaultTemplates)).toEqual([]);
   });
 
-  test("one alarm per DLQ, per consumed queue, two per manifest function, and one on the API's 5xx: nothing more", () => {
-    const expected = queueNames.length + consumedQueues.length + 2 * manifestFunctions.length + 1;
+  test("one alarm per DLQ, per consumed queue, two per manifest function and per workflow, and one on the API's 5xx: nothing more", () => {
+    const expected =
+      queueNames.length + consumedQueues.length + 2 * manifestFunctions.length + 1 + 2 * workflowEntries.length;
     expect(allAlarms(templates)).toHaveLength(expected);
     expect(allAlarms(defaultTemplates)).toHaveLength(expected);
   });
@@ -804,7 +967,7 @@ interface DeployedFunction {
 
 interface ManifestFunction {
   name: string;
-  definition: FunctionDefinition | ConsumerDefinition;
+  definition: FunctionDefinition<string> | ConsumerDefinition;
   deployed: () => DeployedFunction;
 }
 
@@ -817,7 +980,7 @@ const dynamodbWrites = new Set([
   "dynamodb:BatchWriteItem",
 ]);
 
-function settingsOf(definition: FunctionDefinition): readonly string[] {
+function settingsOf(definition: FunctionDefinition<string>): readonly string[] {
   return [...commonSettings, ...(definition.settings ?? [])];
 }
 
@@ -924,11 +1087,16 @@ function locationsAsLogicalIds(): ResourceLocations {
   for (const name of Object.keys(queues) as QueueName[]) {
     queueUrls[name] = { url: queueResource(name).logicalId, deadLetterUrl: queueResource(`${name}-dlq`).logicalId };
   }
+  // A workflow's ARN is built from its state machine's name (functions.ts, workflowArn).
+  const workflowArns = Object.fromEntries(
+    workflowEntries.map(([name]) => [name, `:stateMachine:${stateMachineName(name)}`]),
+  );
   return {
     tableName: tableLogicalId(),
     queueUrls,
     domainEventTopicArn: domainEventsTopic().logicalId,
     publicUrl: { parameterName: publicUrlParameter() },
+    workflowArns,
   };
 }
 
@@ -938,6 +1106,51 @@ function domainEventsTopic(): { logicalId: string; properties: Record<string, un
   );
   if (!found) throw new Error("No domain-event topic");
   return { logicalId: found[0], properties: found[1].Properties };
+}
+
+function stateMachine(workflow: string): { logicalId: string; properties: CfnResource["Properties"] } {
+  const found = resources("Workflows", "AWS::StepFunctions::StateMachine").filter(
+    ([, machine]) => machine.Properties.StateMachineName === stateMachineName(workflow),
+  );
+  expect(found, `state machines of ${workflow}`).toHaveLength(1);
+  const [logicalId, machine] = found[0] as [string, CfnResource];
+  return { logicalId, properties: machine.Properties };
+}
+
+/** Every Task state of an ASL definition, in Parallel branches and Map processors too. */
+function taskStatesOf(definition: { States?: Record<string, Record<string, unknown>> }): Record<string, unknown>[] {
+  return Object.values(definition.States ?? {}).flatMap((state) => [
+    ...(state.Type === "Task" ? [state] : []),
+    ...((state.Branches as (typeof definition)[] | undefined) ?? []).flatMap(taskStatesOf),
+    ...[state.Iterator, state.ItemProcessor]
+      .filter(Boolean)
+      .flatMap((processor) => taskStatesOf(processor as typeof definition)),
+  ]);
+}
+
+/** What SST names a workflow's state machine: `<stage>-<app>-<workflow>`. */
+function stateMachineName(workflow: string): string {
+  return `${stage}-${appName}-${workflow}`;
+}
+
+/** Names of the workflows whose state machines the statements allow `action` on. */
+function workflowsReachedBy(statements: Statement[], action: string): string[] {
+  const resourcesAllowed = statements
+    .filter((statement) => actionsOf(statement).includes(action))
+    .map((statement) => JSON.stringify(statement.Resource))
+    .join(" ");
+  const prefix = `:stateMachine:${stateMachineName("")}`;
+  const names = [...resourcesAllowed.matchAll(new RegExp(`${prefix}([a-z0-9-]+)`, "g"))].map(
+    (match) => match[1] as string,
+  );
+  return [...new Set(names)].sort();
+}
+
+/** A workflow task's function, by its handler (each task has its own). */
+function taskFunction(handler: string): DeployedFunction {
+  const found = resources("Workflows", "AWS::Lambda::Function").filter(([, fn]) => fn.Properties.Handler === handler);
+  expect(found, `functions running ${handler}`).toHaveLength(1);
+  return lambda("Workflows", (found[0] as [string, CfnResource])[0]);
 }
 
 function lambda(stack: StackName, logicalId: string): DeployedFunction {
@@ -995,7 +1208,7 @@ function outboundGrantsOf(statements: Statement[]): { action: string; resource: 
 }
 
 /** What `outboundGrantsOf` must find for a definition, with every setting set. */
-function expectedOutboundGrants(definition: FunctionDefinition): { action: string; resource: unknown }[] {
+function expectedOutboundGrants(definition: FunctionDefinition<string>): { action: string; resource: unknown }[] {
   const channels = definition.sendsVia ?? [];
   return [
     ...(channels.includes("email") ? [{ action: "ses:SendEmail", resource: expect.anything() }] : []),

@@ -123,6 +123,7 @@ describe("localEnvironmentFor", () => {
       outbound: { url: "http://outbound", deadLetterUrl: "http://outbound-dlq" },
     },
     domainEventTopicArn: "arn:aws:sns:us-east-1:000000000000:leadflow-domain-events",
+    workflowArns: {},
   };
   const context = {
     resources,

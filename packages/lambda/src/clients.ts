@@ -1,6 +1,7 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { PinpointSMSVoiceV2Client } from "@aws-sdk/client-pinpoint-sms-voice-v2";
 import { SESv2Client } from "@aws-sdk/client-sesv2";
+import { SFNClient } from "@aws-sdk/client-sfn";
 import { SNSClient } from "@aws-sdk/client-sns";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { SSMClient } from "@aws-sdk/client-ssm";
@@ -26,4 +27,5 @@ export const clients = {
   sms: once(() => new PinpointSMSVoiceV2Client(options())),
   ssm: once(() => new SSMClient(options())),
   sns: once(() => new SNSClient(options())),
+  sfn: once(() => new SFNClient(options())),
 };

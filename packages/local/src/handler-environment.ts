@@ -141,7 +141,7 @@ export interface LocalEnvironmentContext {
  * (`environmentFor`, its secrets, its settings and the common ones when set) plus `runtime`.
  */
 export function localEnvironmentFor(
-  definition: FunctionDefinition | ConsumerDefinition,
+  definition: FunctionDefinition<string> | ConsumerDefinition,
   { resources, runtime, values, timeScale }: LocalEnvironmentContext,
 ): Record<string, string> {
   const environment: Record<string, string> = { ...runtime, ...environmentFor(definition, resources) };
@@ -167,7 +167,7 @@ export function localEnvironmentFor(
  * stack give every function (region, credentials; the endpoints are unset on AWS).
  */
 export function localRuntimeEnvironment(
-  endpoints: { sqs: string; dynamodb: string; sesv2: string; sms: string },
+  endpoints: { sqs: string; dynamodb: string; sesv2: string; sms: string; sfn: string },
   configDir: string,
 ): Record<string, string> {
   return {
@@ -181,5 +181,6 @@ export function localRuntimeEnvironment(
     AWS_ENDPOINT_URL_SNS: endpoints.sqs,
     AWS_ENDPOINT_URL_SESV2: endpoints.sesv2,
     AWS_ENDPOINT_URL_PINPOINT_SMS_VOICE_V2: endpoints.sms,
+    AWS_ENDPOINT_URL_SFN: endpoints.sfn,
   };
 }

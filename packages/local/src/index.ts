@@ -24,3 +24,10 @@ export { startPoller, toRecord as toSqsRecord } from "./poller.ts";
 export { type SesEmulator, startSes } from "./ses-emulator.ts";
 export { startSms } from "./sms-emulator.ts";
 export { type LocalStack, type LocalStackOptions, startLocalStack } from "./stack.ts";
+export {
+  type LocalStepFunctions,
+  localWorkflowArn,
+  startStepFunctions,
+  workflowFastTimeScale,
+} from "./step-functions.ts";
+export { compileWorkflow, tasksWithoutTimeout, WorkflowDefinitionError } from "./workflow-definition.ts";

@@ -1,7 +1,7 @@
 /** `npm start`: leadflow on this machine, against in-process emulators, with no AWS account. */
 import { parseArgs } from "node:util";
 import { ConfigError } from "@leadflow/core";
-import { routes, schedules } from "@leadflow/manifest";
+import { routes, schedules, workflows } from "@leadflow/manifest";
 import { configDirOption } from "./config-files.ts";
 import { developmentSecrets, loadDotEnv } from "./development.ts";
 import { fastTimeScale, startLocalStack } from "./stack.ts";
@@ -11,7 +11,7 @@ const usage = `Usage: npm start -- [--port N] [--data DIR] [--config DIR] [--fas
   --port N       HTTP port (default: PORT or 3000)
   --data DIR     keep the table, queues and sent messages in DIR across restarts (default: in memory)
   --config DIR   read the config from DIR, each file or folder it lacks from config/ (default: LEADFLOW_CONFIG_DIR or config/)
-  --fast         shorten retry delays so failures and retries play out in seconds (also LEADFLOW_FAST=1)
+  --fast         shorten retry delays (÷30) and workflow waits and accept times (÷60) so they play out in seconds (also LEADFLOW_FAST=1)
 `;
 
 loadDotEnv();
@@ -77,6 +77,7 @@ ${Object.keys(routes)
   DynamoDB    ${stack.endpoints.dynamodb}  (table "${stack.tableName}")
   SQS         ${stack.endpoints.sqs}  (${Object.keys(stack.queues).join(", ")} + DLQs)
   SES / SMS   ${stack.endpoints.ses} / ${stack.endpoints.sms}
+  Workflows   ${Object.keys(workflows).join(", ") || "none"}  (Step Functions API ${stack.endpoints.stepFunctions}; executions in memory)
   Config      ${configDir ? `${configDir}, with config/ for each file or folder it lacks` : "config/"} (edits apply to the next request; mistakes keep the previous config)
   Data        ${values.data ? `kept in ${values.data} (the email inbox page itself starts empty)` : "in memory (use --data DIR to keep it)"}${values.fast ? "\n  Mode        fast retries" : ""}
   Admin key   ${usingDevelopmentKey ? `${developmentSecrets.ADMIN_API_KEY} (development default; set ADMIN_API_KEY to change)` : "from ADMIN_API_KEY"}

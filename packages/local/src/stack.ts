@@ -13,6 +13,7 @@ import {
   routes,
   schedules,
   secretNames,
+  workflows,
 } from "@leadflow/manifest";
 import { type CheckedConfigInUse, useCheckedConfig } from "./config-reload.ts";
 import { localTableName } from "./development.ts";
@@ -35,6 +36,7 @@ import { reply } from "./reply.ts";
 import { type LocalSchedules, startSchedules } from "./schedules.ts";
 import { startSes } from "./ses-emulator.ts";
 import { startSms } from "./sms-emulator.ts";
+import { type HandlerLoader, startStepFunctions, workflowFastTimeScale } from "./step-functions.ts";
 import type { WorkerMessage, WorkerOptions } from "./worker-protocol.ts";
 import { requestActivity } from "./yielding.ts";
 
@@ -67,7 +69,7 @@ export interface LocalStack {
   port: number;
   /** The Meta Graph stand-in's control URL, when the stack serves it (META_GRAPH_URL unset). */
   metaGraphStandIn: string | undefined;
-  endpoints: { dynamodb: string; sqs: string; sns: string; ses: string; sms: string };
+  endpoints: { dynamodb: string; sqs: string; sns: string; ses: string; sms: string; stepFunctions: string };
   /** aws-ses-v2-local's web inbox: every email sent. */
   emailInbox: string;
   /** The base of links in messages (PUBLIC_URL): the API's own URL unless set. */
@@ -133,6 +135,10 @@ async function startServices(
   // Email and SMS land in one outbox (GET /_local/messages), kept in dataDir when there is one.
   const outbox = openOutbox(options.dataDir);
   const [ses, sms] = await Promise.all([startSes(outbox), startSms(outbox)]);
+  const stepFunctions = await startStepFunctions({
+    workflows,
+    timeScale: options.fast ? workflowFastTimeScale : 1,
+  });
 
   // The queue worker yields to API requests; it starts after the gateway, hence the channel.
   const activity = requestActivity((busy) => channel.tell({ type: busy ? "busy" : "idle" }));
@@ -145,6 +151,7 @@ async function startServices(
     queueUrls: queues,
     domainEventTopicArn,
     publicUrl: { url: publicUrl },
+    workflowArns: stepFunctions.workflowArns,
   };
   // Secrets and settings for the handlers; each gets those its manifest entry lists.
   const values: Record<string, string | undefined> = {
@@ -159,7 +166,7 @@ async function startServices(
     queues,
     domainEventTopicArn,
     publicUrl,
-    endpoints: { sesv2: ses.endpoint, sms: sms.endpoint },
+    endpoints: { sesv2: ses.endpoint, sms: sms.endpoint, sfn: stepFunctions.endpoint },
     configDir: config.current(),
     timeScale,
     concurrency: options.workerConcurrency ?? 4,
@@ -172,7 +179,13 @@ async function startServices(
   const context: LocalEnvironmentContext = {
     resources,
     runtime: localRuntimeEnvironment(
-      { sqs: sqsEmulator.endpoint, dynamodb: worker.dynamodbEndpoint, sesv2: ses.endpoint, sms: sms.endpoint },
+      {
+        sqs: sqsEmulator.endpoint,
+        dynamodb: worker.dynamodbEndpoint,
+        sesv2: ses.endpoint,
+        sms: sms.endpoint,
+        sfn: stepFunctions.endpoint,
+      },
       config.current(),
     ),
     values,
@@ -186,6 +199,10 @@ async function startServices(
       timeoutSeconds: route.timeoutSeconds ?? functionDefaults.timeoutSeconds,
     })),
   );
+  // Like routes: each task handler with the environment its manifest entry gives it.
+  const loadWorkflowHandler: HandlerLoader = (name, definition) =>
+    handlers.load(name, definition.handler, localEnvironmentFor(definition, context));
+  await stepFunctions.load(loadWorkflowHandler);
   const localSchedules = await startSchedules(timeScale, (name, definition) =>
     handlers.load(`schedule ${name}`, definition.handler, localEnvironmentFor(definition, context)),
   );
@@ -211,6 +228,7 @@ async function startServices(
     reply(response, 200, { ...toolEnvironment, [environmentNames.configDir]: config.current() }),
   );
   gateway.serve(gatewayRoutes);
+  await stepFunctions.resume(loadWorkflowHandler);
   const pendingMessages = () => countPending(sqs, queues);
   let stopping = false;
   // Acknowledging leads nobody will store is the one thing not to do: if the worker dies, the
@@ -219,6 +237,7 @@ async function startServices(
     worker.process.once("exit", (code) => {
       if (stopping) return;
       void gateway.close();
+      void stepFunctions.stop();
       localSchedules.stop();
       config.close();
       resolve(new Error(`The queue worker stopped unexpectedly (exit code ${code}); the API is closed.`));
@@ -235,6 +254,7 @@ async function startServices(
       sns: sqsEmulator.endpoint,
       ses: ses.endpoint,
       sms: sms.endpoint,
+      stepFunctions: stepFunctions.endpoint,
     },
     emailInbox: ses.inbox,
     publicUrl,
@@ -252,6 +272,7 @@ async function startServices(
       localSchedules.stop();
       await gateway.close();
       await worker.stop();
+      await stepFunctions.stop();
       const unprocessed = await pendingMessages();
       await Promise.all([sqsEmulator.stop(), ses.stop(), sms.stop()]);
       config.close();

@@ -11,7 +11,7 @@ export interface WorkerOptions {
   /** The base of links in messages (PUBLIC_URL). */
   publicUrl: string;
   /** The emulators of the main process the consumers also reach. */
-  endpoints: { sesv2: string; sms: string };
+  endpoints: { sesv2: string; sms: string; sfn: string };
   /** The checked copy of config/ the handlers read until a `config` message names another. */
   configDir: string;
   timeScale: number;

@@ -5,11 +5,18 @@
  * environment (handler-environment.ts); this process's environment holds the values of secrets
  * and settings they are given from.
  */
-import { type ConsumerDefinition, consumers, environmentNames, functionDefaults } from "@leadflow/manifest";
+import {
+  type ConsumerDefinition,
+  consumers,
+  environmentNames,
+  functionDefaults,
+  workflowNames,
+} from "@leadflow/manifest";
 import { dynamoClient, ensureTable, sqsClient, startDynamo } from "./emulators.ts";
 import { isolatedHandlers, localEnvironmentFor, localRuntimeEnvironment } from "./handler-environment.ts";
 import { functionNameOf } from "./lambda-runtime.ts";
 import { startPoller } from "./poller.ts";
+import { localWorkflowArns } from "./step-functions.ts";
 import type { WorkerMessage, WorkerOptions } from "./worker-protocol.ts";
 import { ingestionGate } from "./yielding.ts";
 
@@ -29,6 +36,7 @@ const context = {
     queueUrls: options.queues,
     domainEventTopicArn: options.domainEventTopicArn,
     publicUrl: { url: options.publicUrl },
+    workflowArns: localWorkflowArns(workflowNames),
   },
   runtime: localRuntimeEnvironment(
     { sqs: options.sqsEndpoint, dynamodb: dynamo.endpoint, ...options.endpoints },

@@ -1,6 +1,6 @@
 /**
- * The application's inventory: routes, queues and their consumers, secrets. The SST stacks deploy
- * it and the local runtime (`npm start`) runs it, so the two can never disagree.
+ * The application's inventory: routes, queues and their consumers, workflows, secrets. The SST
+ * stacks deploy it and the local runtime (`npm start`) runs it, so the two can never disagree.
  */
 
 export const secretNames = [
@@ -103,14 +103,21 @@ export const domainEventTopic = "domain-events";
 /** How outbound messages travel: SES v2 for email, AWS End User Messaging for SMS. */
 export type OutboundChannel = "email" | "sms";
 
-/** What a function may touch; the stack turns it into least-privilege grants. */
-export interface FunctionDefinition {
+/**
+ * What a function may touch; the stack turns it into least-privilege grants. `Workflow` is only
+ * widened by tests that deploy or run a fixture workflow beside the manifest's.
+ */
+export interface FunctionDefinition<Workflow extends string = WorkflowName> {
   /** SST handler path: file without extension, then the export. */
   handler: string;
   table?: "read" | "readwrite";
   sendsTo?: readonly QueueName[];
   /** Publishes domain events: `sns:Publish` on the topic, its ARN in DOMAIN_EVENTS_TOPIC_ARN. */
   publishesEvents?: boolean;
+  /** Workflows it starts (`states:StartExecution`; their ARNs in `<NAME>_WORKFLOW_ARN`). */
+  startsWorkflows?: readonly Workflow[];
+  /** Workflows whose `.waitForTaskToken` tasks it answers (`states:SendTaskSuccess`/`Failure`/`Heartbeat`). */
+  answersWorkflows?: readonly Workflow[];
   secrets?: readonly SecretName[];
   /** Also the signing secrets form sources name in config/sources.yaml (`signingSecret`). */
   sourceSecrets?: boolean;
@@ -190,7 +197,7 @@ export const consumers = {
 /** Queues some consumer of this release reads; the others only fill up for later releases. */
 export const consumedQueues = [...new Set(Object.values(consumers).map((consumer) => consumer.queue))] as QueueName[];
 
-export interface ScheduleDefinition extends FunctionDefinition {
+export interface ScheduleDefinition<Workflow extends string = WorkflowName> extends FunctionDefinition<Workflow> {
   /** EventBridge schedule expression (UTC). */
   schedule: string;
   /** How often the local runtime runs it, in seconds (scaled down by `--fast`). */
@@ -210,6 +217,39 @@ export const schedules = {
 } as const satisfies Record<string, ScheduleDefinition>;
 export type ScheduleName = keyof typeof schedules;
 
+/**
+ * Step Functions (Standard) workflows. Names are listed first so that functions can name the
+ * workflows they start or answer (`startsWorkflows`, `answersWorkflows`).
+ */
+export const workflowNames = [] as const;
+export type WorkflowName = (typeof workflowNames)[number];
+
+/** A workflow: its ASL, its task handlers, and how `npm start` picks up what was running. */
+export interface WorkflowDefinition<Workflow extends string = WorkflowName> {
+  /** The ASL file from the project root, under stacks/ (`stacks/workflows/<name>.asl.json`). */
+  definition: string;
+  /**
+   * Its task handlers, by the name the ASL gives them in a `${Name}` placeholder: as the
+   * `Parameters.FunctionName` of an `arn:aws:states:::lambda:invoke` Task (with
+   * `.waitForTaskToken` or not), or as a Task's `Resource`. The stack substitutes each one's
+   * function ARN; `npm start` runs the handler. Every Task sets `TimeoutSeconds` or
+   * `TimeoutSecondsPath`.
+   */
+  tasks: Readonly<Record<string, FunctionDefinition<Workflow>>>;
+  /**
+   * `npm start` only, where executions live in memory: called once when it has started, to start
+   * again from the table what was running when it stopped. It may start this workflow.
+   */
+  localResume?: FunctionDefinition<Workflow>;
+}
+
+export const workflows: Readonly<Record<WorkflowName, WorkflowDefinition>> = {};
+
+/** The placeholders (`${Name}`) an ASL text holds, each once, in order of appearance. */
+export function workflowPlaceholders(asl: string): string[] {
+  return [...new Set([...asl.matchAll(/\$\{([^}]*)\}/g)].map((match) => match[1] as string))];
+}
+
 /** Settings every function reads when they are set (see docs/configuration.md). */
 export const commonSettings = ["POWERTOOLS_LOG_LEVEL"] as const;
 
@@ -223,6 +263,8 @@ export interface ResourceLocations {
    * (on AWS, where the API is created after the functions that enqueue messages).
    */
   publicUrl?: { url: string } | { parameterName: string };
+  /** State machine ARNs by workflow name. */
+  workflowArns: Readonly<Record<string, string>>;
 }
 
 export const environmentNames = {
@@ -232,6 +274,8 @@ export const environmentNames = {
   /** A consumer's own queue, for retry delays. */
   ownQueueUrl: "QUEUE_URL",
   deadLetterUrl: "DEAD_LETTER_QUEUE_URL",
+  /** `speed-to-lead` is `SPEED_TO_LEAD_WORKFLOW_ARN`. */
+  workflowArn: (workflow: string) => `${workflow.toUpperCase().replaceAll("-", "_")}_WORKFLOW_ARN`,
   maxReceiveCount: "MAX_RECEIVE_COUNT",
   retryBaseSeconds: "RETRY_BASE_SECONDS",
   /** The base of links in messages, or (on AWS) the SSM parameter holding it. */
@@ -249,7 +293,7 @@ export const environmentNames = {
 
 /** The environment one function needs, besides its secrets and settings. */
 export function environmentFor(
-  definition: FunctionDefinition | ConsumerDefinition,
+  definition: FunctionDefinition<string> | ConsumerDefinition,
   resources: ResourceLocations,
 ): Record<string, string> {
   const environment: Record<string, string> = {};
@@ -258,6 +302,11 @@ export function environmentFor(
     environment[environmentNames.queueUrl(queue)] = resources.queueUrls[queue].url;
   }
   if (definition.publishesEvents) environment[environmentNames.domainEventTopicArn] = resources.domainEventTopicArn;
+  for (const workflow of definition.startsWorkflows ?? []) {
+    const arn = resources.workflowArns[workflow];
+    if (!arn) throw new Error(`No state machine for workflow "${workflow}"`);
+    environment[environmentNames.workflowArn(workflow)] = arn;
+  }
   if ("queue" in definition) {
     environment[environmentNames.ownQueueUrl] = resources.queueUrls[definition.queue].url;
     environment[environmentNames.deadLetterUrl] = resources.queueUrls[definition.queue].deadLetterUrl;
