@@ -28,6 +28,14 @@ const routeAuthorization: Record<RouteKey, string> = {
   "POST /leads/{id}/events":
     "Called by site tracking and the CRM: the handler requires the x-api-key header to match EVENTS_API_KEY (a " +
     "write-only key) or ADMIN_API_KEY (constant-time) first.",
+  "GET /alerts/{token}":
+    "A rep's alert page: the unguessable token in the link (32 random bytes) is the credential, single use, " +
+    "superseded when the lead moves on and expiring with the accept time; any other token answers 410.",
+  "POST /alerts/{token}":
+    "A rep's accept or decline from the alert page: the token in the link is the credential (as for GET), and " +
+    "the answer is taken only while the alert waits, by a conditional write.",
+  "GET /reports/speed-to-lead":
+    "Admin route: the handler requires the x-api-key header to match ADMIN_API_KEY (constant-time) first.",
 };
 
 /** A manifest function: its role and policy as built by `functionProps`. */

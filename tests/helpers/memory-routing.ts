@@ -1,4 +1,4 @@
-import type { Alert, AlertMessage, Escalation, HistoryEntry, SpeedToLeadStore } from "@leadflow/core";
+import type { Alert, Escalation, HistoryEntry, OutgoingMessage, SpeedToLeadStore } from "@leadflow/core";
 
 /**
  * The speed-to-lead store in memory, with the table's conditional semantics: cursors advance
@@ -73,12 +73,12 @@ export function memoryRoutingStore() {
 
 /** Messages handed to the outbound queue, and workflow tasks answered. */
 export function recordingOutbox() {
-  const sent: AlertMessage[] = [];
+  const sent: OutgoingMessage[] = [];
   const answered: { taskToken: string; output: Record<string, unknown> }[] = [];
   return {
     sent,
     answered,
-    send: async (messages: readonly AlertMessage[]) => {
+    send: async (messages: readonly OutgoingMessage[]) => {
       sent.push(...messages);
     },
     tasks: {

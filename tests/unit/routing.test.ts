@@ -266,7 +266,7 @@ describe("an escalation", () => {
       send: outbox.send,
       tasks: outbox.tasks,
       from: model.from,
-      linkFor: (token: string) => `https://leadflow.example/alerts/${token}`,
+      linkFor: async (token: string) => `https://leadflow.example/alerts/${token}`,
       now: () => clock,
       timeScale: 1,
     };

@@ -1,5 +1,11 @@
 import { compileSources, SourcesConfigSchema } from "@leadflow/channels";
-import { compileScoring, configVersion, ScoringConfigSchema } from "@leadflow/core";
+import {
+  compileRouting,
+  compileScoring,
+  configVersion,
+  RoutingConfigSchema,
+  ScoringConfigSchema,
+} from "@leadflow/core";
 import { type CompiledConfig, type ConfigRegistry, configFile } from "./entry.ts";
 import { type ConfigRead, loadConfigOf, readConfigOf } from "./read.ts";
 
@@ -9,7 +15,6 @@ import { type ConfigRead, loadConfigOf, readConfigOf } from "./read.ts";
  * copy, and the handlers (`config()` in @leadflow/lambda) all read it. A new file or folder is one
  * entry here, under the key handlers read it by:
  *
- *   routing: configFile("routing.yaml", RoutingConfigSchema, compileRouting),
  *   sequences: configFolder("sequences", { pattern: "*.yaml", schema: SequenceSchema, compile: compileSequences }),
  *   templates: configFolder("templates", { pattern: "*.liquid", compile: compileTemplates }),
  */
@@ -17,6 +22,9 @@ export const configRegistry = {
   sources: configFile("sources.yaml", SourcesConfigSchema, compileSources),
   scoring: configFile("scoring.yaml", ScoringConfigSchema, (config, { text }) =>
     compileScoring(config, configVersion(text)),
+  ),
+  routing: configFile("routing.yaml", RoutingConfigSchema, (config, { text }) =>
+    compileRouting(config, configVersion(text)),
   ),
 } satisfies ConfigRegistry;
 

@@ -35,6 +35,24 @@ export function json(statusCode: number, body: unknown, headers: Record<string, 
   return { statusCode, headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) };
 }
 
+export function html(statusCode: number, body: string): HttpResult {
+  return {
+    statusCode,
+    headers: {
+      "content-type": "text/html; charset=utf-8",
+      "cache-control": "no-store",
+      "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
+      "referrer-policy": "no-referrer",
+    },
+    body,
+  };
+}
+
+/** Whether the caller asked for JSON rather than a page (`Accept: application/json`). */
+export function wantsJson(event: HttpEvent): boolean {
+  return /application\/json/i.test(event.headers.accept ?? "");
+}
+
 export function text(statusCode: number, body: string): HttpResult {
   return { statusCode, headers: { "content-type": "text/plain; charset=utf-8" }, body };
 }

@@ -6,4 +6,6 @@ export * from "./once.ts";
 export * from "./outbound.ts";
 export * from "./settings.ts";
 export * from "./sns.ts";
+export * from "./speed-to-lead.ts";
 export * from "./sqs.ts";
+export * from "./workflow.ts";

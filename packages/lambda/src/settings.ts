@@ -10,6 +10,8 @@ export class ConfigurationError extends Error {
 const defaults = {
   META_GRAPH_URL: "https://graph.facebook.com/v25.0",
   LEADFLOW_CONFIG_DIR: "config",
+  /** Multiplies speed-to-lead's accept times and holds: npm start -- --fast sets 1/60. */
+  WORKFLOW_TIME_SCALE: "1",
 } as const;
 
 export function setting(name: keyof typeof defaults): string {

@@ -157,6 +157,8 @@ async function startServices(
   const values: Record<string, string | undefined> = {
     ...process.env,
     META_GRAPH_URL: metaGraphUrl ?? `http://127.0.0.1:${gateway.port}${metaGraphStandInPath}/v25.0`,
+    // Speed-to-lead's accept times and holds, which its tasks compute from config (÷60 with --fast).
+    ...(options.fast ? { WORKFLOW_TIME_SCALE: String(workflowFastTimeScale) } : {}),
     ...options.environment,
   };
   const worker = await startWorker(values, {

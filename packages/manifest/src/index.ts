@@ -158,6 +158,19 @@ export const routes = {
     sendsTo: ["events"],
     secrets: ["EVENTS_API_KEY", "ADMIN_API_KEY"],
   },
+  /** A speed-to-lead alert's page: the token in the link is the credential. */
+  "GET /alerts/{token}": { handler: "functions/alerts/page.handler", table: "read" },
+  "POST /alerts/{token}": {
+    handler: "functions/alerts/answer.handler",
+    table: "readwrite",
+    publishesEvents: true,
+    answersWorkflows: ["speed-to-lead"],
+  },
+  "GET /reports/speed-to-lead": {
+    handler: "functions/reports/speed-to-lead.handler",
+    table: "read",
+    secrets: ["ADMIN_API_KEY"],
+  },
 } as const satisfies Record<string, FunctionDefinition>;
 export type RouteKey = keyof typeof routes;
 
@@ -181,6 +194,16 @@ export const consumers = {
     timeoutSeconds: 20,
     table: "readwrite",
     publishesEvents: true,
+  },
+  /** Speed-to-lead: a lead turned hot, marketing-qualified, or arrived from an alertOnArrival source. */
+  route: {
+    handler: "functions/speed-to-lead/trigger.handler",
+    queue: "qualified",
+    batchSize: 10,
+    retryBaseSeconds: 5,
+    timeoutSeconds: 20,
+    table: "readwrite",
+    startsWorkflows: ["speed-to-lead"],
   },
   /** Sends each outbound message once per id; the lease of its claim is its timeout. */
   send: {
@@ -221,7 +244,7 @@ export type ScheduleName = keyof typeof schedules;
  * Step Functions (Standard) workflows. Names are listed first so that functions can name the
  * workflows they start or answer (`startsWorkflows`, `answersWorkflows`).
  */
-export const workflowNames = [] as const;
+export const workflowNames = ["speed-to-lead"] as const;
 export type WorkflowName = (typeof workflowNames)[number];
 
 /** A workflow: its ASL, its task handlers, and how `npm start` picks up what was running. */
@@ -243,7 +266,33 @@ export interface WorkflowDefinition<Workflow extends string = WorkflowName> {
   localResume?: FunctionDefinition<Workflow>;
 }
 
-export const workflows: Readonly<Record<WorkflowName, WorkflowDefinition>> = {};
+/** What a speed-to-lead task may touch: the table, the outbound queue, the links' base. */
+const alertTask = {
+  table: "readwrite",
+  sendsTo: ["outbound"],
+  publicUrl: true,
+  settings: ["WORKFLOW_TIME_SCALE"],
+  timeoutSeconds: 20,
+} as const satisfies Omit<FunctionDefinition, "handler">;
+
+export const workflows: Readonly<Record<WorkflowName, WorkflowDefinition>> = {
+  /** Alert the right rep, wait for an answer, escalate to the next rep and the manager. */
+  "speed-to-lead": {
+    definition: "stacks/workflows/speed-to-lead.asl.json",
+    tasks: {
+      AlertNext: { handler: "functions/speed-to-lead/alert-next.handler", ...alertTask },
+      StartShift: { handler: "functions/speed-to-lead/start-shift.handler", ...alertTask },
+      AwaitAnswer: {
+        handler: "functions/speed-to-lead/await-answer.handler",
+        table: "readwrite",
+        answersWorkflows: ["speed-to-lead"],
+      },
+      Remind: { handler: "functions/speed-to-lead/remind.handler", ...alertTask },
+      Expire: { handler: "functions/speed-to-lead/expire.handler", table: "readwrite" },
+    },
+    localResume: { handler: "functions/speed-to-lead/resume.handler", ...alertTask, timeoutSeconds: 300 },
+  },
+};
 
 /** The placeholders (`${Name}`) an ASL text holds, each once, in order of appearance. */
 export function workflowPlaceholders(asl: string): string[] {

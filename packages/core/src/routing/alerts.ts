@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import type { HistoryEntry } from "../leads/history.ts";
 import type { Lead } from "../leads/lead.ts";
+import type { OutgoingMessage } from "../messages.ts";
 import type { Contact } from "./config.ts";
 
 /** An alert's life: held (after hours), waiting for an answer, then one of the endings. */
@@ -45,19 +46,6 @@ export function alertIdOf(token: string): string {
   return createHash("sha256").update(token).digest("hex").slice(0, 16);
 }
 
-/** A message for the outbound queue: one email or one SMS, sent once per `id`. */
-export interface AlertMessage {
-  id: string;
-  channel: "email" | "sms";
-  to: string;
-  from: string;
-  subject?: string;
-  text: string;
-  html?: string;
-  leadId: string;
-  purpose: string;
-}
-
 export interface AlertSenders {
   email: string;
   sms: string | undefined;
@@ -98,7 +86,7 @@ export function alertMessages(options: {
   from: AlertSenders;
   kind: "alert" | "reminder";
   channels: readonly ("email" | "sms")[];
-}): AlertMessage[] {
+}): OutgoingMessage[] {
   const { alert, brief, link, from, kind } = options;
   const who = brief.company ? `${brief.name} (${brief.company})` : brief.name;
   const within = durationText(options.acceptWithinSeconds);
@@ -117,12 +105,12 @@ export function alertMessages(options: {
     `Accept or decline within ${within}: ${link}`,
     "Leads called within 5 minutes qualify far more often than after 30.",
   ].join("\n");
-  const messages: AlertMessage[] = [];
-  const base = { leadId: alert.leadId, purpose: `speed-to-lead.${kind}` };
+  const messages: OutgoingMessage[] = [];
+  const base = { leadId: alert.leadId, purpose: `speed-to-lead-${kind}` };
   if (options.channels.includes("email")) {
     messages.push({
       ...base,
-      id: `${alert.alertId}:${kind}:email`,
+      id: `${alert.alertId}-${kind}-email`,
       channel: "email",
       to: alert.recipient.email,
       from: from.email,
@@ -134,7 +122,7 @@ export function alertMessages(options: {
   if (options.channels.includes("sms") && alert.recipient.phone && from.sms) {
     messages.push({
       ...base,
-      id: `${alert.alertId}:${kind}:sms`,
+      id: `${alert.alertId}-${kind}-sms`,
       channel: "sms",
       to: alert.recipient.phone,
       from: from.sms,

@@ -1,7 +1,7 @@
-import { createHash } from "node:crypto";
 import { z } from "zod";
 import { parseYamlConfig } from "../config/yaml.ts";
 import { type ConditionOperator, compileCondition, conditionSchema, type Predicate } from "../scoring/conditions.ts";
+import { configVersion } from "../scoring/config.ts";
 import { durationSchema, timeZoneSchema, type WeeklyHours, weeklyHoursSchema } from "../time.ts";
 
 /** config/routing.yaml: who is alerted for which lead, how fast they must accept, who comes next. */
@@ -161,7 +161,7 @@ export interface RoutingModel {
 
 export function parseRouting(text: string, file = "config/routing.yaml"): RoutingModel {
   const config = parseYamlConfig(text, file, RoutingConfigSchema);
-  return compileRouting(config, createHash("sha256").update(text).digest("hex").slice(0, 12));
+  return compileRouting(config, configVersion(text));
 }
 
 export function compileRouting(config: RoutingConfig, version: string): RoutingModel {

@@ -2,17 +2,18 @@ import { LeadflowError } from "../errors.ts";
 import type { HistoryEntry } from "../leads/history.ts";
 import type { Lead } from "../leads/lead.ts";
 import { type LeadUpdateDependencies, updateLead } from "../leads/updates.ts";
+import type { OutgoingMessage } from "../messages.ts";
 import type { ScoringModel } from "../scoring/config.ts";
 import { scoreAt } from "../scoring/qualify.ts";
 import {
   type Alert,
-  type AlertMessage,
   type AlertSenders,
   type AlertStatus,
   alertHistoryEntry,
   alertIdOf,
   alertMessages,
   durationText,
+  type LeadBrief,
   leadBrief,
   newAlertToken,
 } from "./alerts.ts";
@@ -69,11 +70,11 @@ export interface SpeedToLeadDependencies extends LeadUpdateDependencies {
   store: SpeedToLeadStore;
   routing: RoutingModel;
   scoring: ScoringModel;
-  send: (messages: readonly AlertMessage[]) => Promise<void>;
+  send: (messages: readonly OutgoingMessage[]) => Promise<void>;
   tasks: WorkflowTasks;
   from: AlertSenders;
   /** `{PUBLIC_URL}/alerts/{token}` */
-  linkFor: (token: string) => string;
+  linkFor: (token: string) => Promise<string>;
   now: () => Date;
   /**
    * Accept times, reminders and holds are multiplied by this (1 on AWS; 1/60 with
@@ -243,7 +244,7 @@ async function createAlert(
 /** Sends the alert's email (and SMS, unless held) and writes its history. Safe to repeat. */
 async function announce(deps: SpeedToLeadDependencies, lead: Lead, team: Team, alert: Alert): Promise<void> {
   const held = alert.status === "held";
-  await deps.send(messagesFor(deps, lead, team, alert, "alert", held ? ["email"] : ["email", "sms"]));
+  await deps.send(await messagesFor(deps, lead, team, alert, "alert", held ? ["email"] : ["email", "sms"]));
   const within = durationText(team.sla.acceptSeconds);
   const who = `${alert.recipient.name} (${alert.role === "manager" ? "manager" : `tier ${alert.tier}`})`;
   const entries = [
@@ -261,17 +262,29 @@ async function announce(deps: SpeedToLeadDependencies, lead: Lead, team: Team, a
   await Promise.all(entries.map((entry) => deps.store.recordHistory(entry)));
 }
 
-function messagesFor(
+async function messagesFor(
   deps: SpeedToLeadDependencies,
   lead: Lead,
   team: Team,
   alert: Alert,
   kind: "alert" | "reminder",
   channels: readonly ("email" | "sms")[],
-): AlertMessage[] {
-  const now = deps.now();
+): Promise<OutgoingMessage[]> {
+  return alertMessages({
+    alert,
+    brief: briefOf(lead, deps.scoring, deps.now()),
+    link: await deps.linkFor(alert.token),
+    acceptWithinSeconds: team.sla.acceptSeconds,
+    from: deps.from,
+    kind,
+    channels,
+  });
+}
+
+/** What an alert says of the lead now: who, the score and the three rules weighing most. */
+export function briefOf(lead: Lead, scoring: ScoringModel, now: Date): LeadBrief {
   const qualification = lead.qualification;
-  const scored = qualification ? scoreAt(qualification, deps.scoring, now.getTime()) : undefined;
+  const scored = qualification ? scoreAt(qualification, scoring, now.getTime()) : undefined;
   const reasons = scored
     ? [...(qualification?.fitRules ?? []), ...scored.engagementRules]
         .filter(({ points }) => points !== 0)
@@ -279,16 +292,7 @@ function messagesFor(
         .slice(0, 3)
         .map(({ rule, points }) => `${rule} ${points > 0 ? "+" : ""}${Math.round(points)}`)
     : [];
-  const brief = leadBrief(lead, scored?.score.total ?? 0, scored?.temperature.level ?? "cold", reasons);
-  return alertMessages({
-    alert,
-    brief,
-    link: deps.linkFor(alert.token),
-    acceptWithinSeconds: team.sla.acceptSeconds,
-    from: deps.from,
-    kind,
-    channels,
-  });
+  return leadBrief(lead, scored?.score.total ?? 0, scored?.temperature.level ?? "cold", reasons);
 }
 
 function waits(team: Team, remainingSeconds: number, timeScale: number) {
@@ -331,7 +335,7 @@ export async function startShift(
   const alert = await deps.store.moveAlert(input.token, ["held"], "waiting", { startsAt: now.toISOString(), deadline });
   if (!alert) return { done: false, token: held.token, tier: held.tier, firstWaitSeconds: 1, secondWaitSeconds: 0 };
   const lead = await deps.repository.getLead(alert.leadId);
-  if (lead) await deps.send(messagesFor(deps, lead, team, alert, "alert", ["sms"]));
+  if (lead) await deps.send(await messagesFor(deps, lead, team, alert, "alert", ["sms"]));
   return {
     done: false,
     token: alert.token,
@@ -372,7 +376,7 @@ export async function remind(deps: SpeedToLeadDependencies, input: { token: stri
   const team = teamOf(deps, alert);
   const left = Math.max(0, Date.parse(alert.deadline) - deps.now().getTime()) / 1000 / deps.timeScale;
   await deps.send(
-    messagesFor(deps, lead, { ...team, sla: { ...team.sla, acceptSeconds: left } }, alert, "reminder", [
+    await messagesFor(deps, lead, { ...team, sla: { ...team.sla, acceptSeconds: left } }, alert, "reminder", [
       "email",
       "sms",
     ]),
@@ -405,21 +409,41 @@ export type AlertAnswer = "accept" | "decline";
  * The alert moves from waiting (or held) to its answer in one conditional write: of many
  * simultaneous answers, one wins and the others find the link gone.
  */
-export async function answerAlert(deps: SpeedToLeadDependencies, token: string, action: AlertAnswer): Promise<Alert> {
+export async function answerAlert(
+  deps: SpeedToLeadDependencies,
+  token: string,
+  action: AlertAnswer,
+): Promise<{ alert: Alert; brief: LeadBrief }> {
   const now = deps.now();
-  const found = await deps.store.getAlert(token);
-  if (!found || (found.status !== "waiting" && found.status !== "held")) throw gone(found);
-  if (found.status === "waiting" && Date.parse(found.deadline) <= now.getTime())
-    throw gone({ ...found, status: "timed-out" });
+  await viewAlert(deps, token);
   const status = action === "accept" ? "accepted" : "declined";
   const alert = await deps.store.moveAlert(token, ["waiting", "held"], status, { answeredAt: now.toISOString() });
   if (!alert) throw gone(await deps.store.getAlert(token));
-  if (action === "accept") await takeOwnership(deps, alert, now);
+  const lead =
+    action === "accept" ? await takeOwnership(deps, alert, now) : await deps.repository.getLead(alert.leadId);
   const summary =
     action === "accept" ? `${alert.recipient.name} accepted the lead` : `${alert.recipient.name} declined the lead`;
   await deps.store.recordHistory(alertHistoryEntry(alert, `alert.${status}`, now.toISOString(), summary));
   if (alert.taskToken) await deps.tasks.succeed(alert.taskToken, { action });
-  return alert;
+  return {
+    alert,
+    brief: lead ? briefOf(lead, deps.scoring, now) : leadBrief({ id: alert.leadId } as Lead, 0, "cold", []),
+  };
+}
+
+/** The alert behind a link, while it can still be answered, with what it says of the lead. */
+export async function viewAlert(
+  deps: SpeedToLeadDependencies,
+  token: string,
+): Promise<{ alert: Alert; brief: LeadBrief }> {
+  const now = deps.now();
+  const alert = await deps.store.getAlert(token);
+  if (!alert || (alert.status !== "waiting" && alert.status !== "held")) throw gone(alert);
+  if (alert.status === "waiting" && Date.parse(alert.deadline) <= now.getTime())
+    throw gone({ ...alert, status: "timed-out" });
+  const lead = await deps.repository.getLead(alert.leadId);
+  if (!lead) throw gone(undefined);
+  return { alert, brief: briefOf(lead, deps.scoring, now) };
 }
 
 function gone(alert: Alert | undefined): AlertGoneError {
@@ -433,17 +457,16 @@ function gone(alert: Alert | undefined): AlertGoneError {
   return new AlertGoneError(why, { status: alert?.status ?? null });
 }
 
-async function takeOwnership(deps: SpeedToLeadDependencies, alert: Alert, now: Date): Promise<void> {
-  await updateLead(deps, alert.leadId, (lead) =>
+async function takeOwnership(deps: SpeedToLeadDependencies, alert: Alert, now: Date): Promise<Lead | undefined> {
+  const update = await updateLead(deps, alert.leadId, (lead) =>
     lead.owner
       ? undefined
       : { ...lead, owner: alert.recipient.id, ownerSince: now.toISOString(), version: lead.version + 1 },
   );
   const escalation = await deps.store.getEscalation(alert.leadId);
   if (escalation?.escalationId === alert.escalationId && escalation.status === "running") {
-    await deps.store.saveEscalation(
-      { ...escalation, status: "done", outcome: "accepted", version: escalation.version + 1 },
-      escalation.version,
-    );
+    const done: Escalation = { ...escalation, status: "done", outcome: "accepted", version: escalation.version + 1 };
+    await deps.store.saveEscalation(done, escalation.version);
   }
+  return update?.lead;
 }
