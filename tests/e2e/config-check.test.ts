@@ -66,7 +66,11 @@ function withLine(line: number, text: string): string[] {
 describe("npm run config:check", () => {
   it("passes the shipped config", async () => {
     const result = await configCheck();
-    expect(result).toEqual({ code: 0, stdout: "config/sources.yaml, config/scoring.yaml: OK\n", stderr: "" });
+    expect(result).toEqual({
+      code: 0,
+      stdout: "config/sources.yaml, config/scoring.yaml, config/routing.yaml: OK\n",
+      stderr: "",
+    });
   });
 
   it("passes a valid scoring.yaml beside the shipped sources.yaml", async () => {
@@ -119,7 +123,7 @@ describe("npm run config:check -- --config DIR", () => {
     writeFileSync(join(dir, "scoring.yaml"), `${validScoring.join("\n")}\n`);
     expect(await npmConfigCheck(dir)).toEqual({
       code: 0,
-      stdout: `config/sources.yaml, ${join(dir, "scoring.yaml")}: OK\n`,
+      stdout: `config/sources.yaml, ${join(dir, "scoring.yaml")}, config/routing.yaml: OK\n`,
       stderr: "",
     });
   });
@@ -127,7 +131,9 @@ describe("npm run config:check -- --config DIR", () => {
   it("reads a relative DIR from where the command was typed", async () => {
     writeFileSync(join(dir, "scoring.yaml"), `${validScoring.join("\n")}\n`);
     const result = await npmConfigCheck("mine", workDir);
-    expect(result.stdout).toBe(`config/sources.yaml, ${join(relative(process.cwd(), dir), "scoring.yaml")}: OK\n`);
+    expect(result.stdout).toBe(
+      `config/sources.yaml, ${join(relative(process.cwd(), dir), "scoring.yaml")}, config/routing.yaml: OK\n`,
+    );
   });
 
   it("exits 1 on a mistake in DIR's file, naming DIR's file, line and column", async () => {

@@ -1,6 +1,16 @@
+import { appendFileSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from "@aws-sdk/client-sfn";
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
-import { type HandlerEnvironmentReport, type LocalStack, sqsClient, startLocalStack } from "@leadflow/local";
-import { consumers, routes, schedules } from "@leadflow/manifest";
+import {
+  type HandlerEnvironmentReport,
+  type LocalStack,
+  localWorkflowArn,
+  sqsClient,
+  startLocalStack,
+} from "@leadflow/local";
+import { consumers, routes, schedules, workflows } from "@leadflow/manifest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { formDelivery } from "../helpers/platforms.ts";
 import { testSecrets } from "../helpers/secrets.ts";
@@ -35,18 +45,87 @@ const isRuntimeProbe = (name: string) => runtimePrefixes.test(name) || libraryPr
 
 let stack: LocalStack;
 const admin = { "x-api-key": testSecrets.ADMIN_API_KEY };
+/** The shipped config, but for a source that alerts on arrival and reps who always work. */
+const configDir = mkdtempSync(join(tmpdir(), "leadflow-environments-"));
 
 beforeAll(async () => {
+  cpSync("config", configDir, { recursive: true });
+  appendFileSync(join(configDir, "sources.yaml"), "  hot-form:\n    type: form\n    alertOnArrival: true\n");
+  writeFileSync(
+    join(configDir, "routing.yaml"),
+    readFileSync("config/routing.yaml", "utf8").replace(/hours: \{ mon-fri: "09:00-17:00" \}/, "hours: always"),
+  );
   stack = await startLocalStack({
     port: 0,
     fast: true,
+    configDir,
     environment: { ...testSecrets, POWERTOOLS_LOG_LEVEL: "ERROR" },
   });
 });
 
 afterAll(async () => {
   await stack?.stop();
+  rmSync(configDir, { recursive: true, force: true });
 });
+
+/** Speed-to-lead end to end: alert, reminder, time-out, the next rep, whose page is read and who accepts. */
+async function escalate(get: (path: string, headers?: Record<string, string>) => Promise<Response>) {
+  const email = `escalated-${Date.now()}@acme-rockets.com`;
+  const delivery = formDelivery(
+    { email, first_name: "Escalated" },
+    { secret: testSecrets.FORM_SIGNING_SECRET, source: "hot-form" },
+  );
+  expect(
+    (await fetch(`${stack.url}${delivery.path}`, { method: "POST", headers: delivery.headers, body: delivery.body }))
+      .status,
+  ).toBe(202);
+  let links: string[] = [];
+  await waitFor(
+    async () => {
+      const { items } = (await (await get("/_local/messages", {})).json()) as { items: { text: string }[] };
+      const about = items.filter((item) => item.text.includes("Escalated"));
+      links = [...new Set(about.map((item) => /https?:\/\/\S+\/alerts\/[\w-]+/.exec(item.text)?.[0] ?? ""))];
+      return links.length >= 2;
+    },
+    30_000,
+    "the second rep's alert",
+  );
+  const second = links[1] as string;
+  expect((await fetch(second)).status).toBe(200);
+  const accepted = await fetch(second, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: "action=accept",
+  });
+  expect(accepted.status).toBe(200);
+  expect((await get("/reports/speed-to-lead")).status).toBe(200);
+  // A held alert's shift start: a resumed execution holding until now (its alert long gone).
+  const sfn = new SFNClient({
+    endpoint: stack.endpoints.stepFunctions,
+    region: "us-east-1",
+    credentials: { accessKeyId: "local", secretAccessKey: "local" },
+  });
+  const resume = {
+    done: false,
+    token: "gone",
+    tier: 1,
+    firstWaitSeconds: 1,
+    secondWaitSeconds: 0,
+    holdUntil: new Date().toISOString(),
+  };
+  const { executionArn } = await sfn.send(
+    new StartExecutionCommand({
+      stateMachineArn: localWorkflowArn("speed-to-lead"),
+      name: `environment-${Date.now()}`,
+      input: JSON.stringify({ leadId: "none", escalationId: "none", resume }),
+    }),
+  );
+  await waitFor(
+    async () => (await sfn.send(new DescribeExecutionCommand({ executionArn }))).status !== "RUNNING",
+    30_000,
+    "the held execution",
+  );
+}
 
 /** Every manifest entry, invoked once the way its users do. */
 async function invokeEveryHandler(): Promise<void> {
@@ -107,6 +186,7 @@ async function invokeEveryHandler(): Promise<void> {
     "the score consumer to apply the event",
   );
   for (const name of Object.keys(schedules)) await stack.schedules.run(name);
+  await escalate(get);
 }
 
 describe("handler environments", () => {
@@ -121,6 +201,10 @@ describe("handler environments", () => {
     ...Object.keys(routes),
     ...Object.keys(consumers).map((name) => `consumer ${name}`),
     ...Object.keys(schedules).map((name) => `schedule ${name}`),
+    ...Object.entries(workflows).flatMap(([name, workflow]) => [
+      ...Object.keys(workflow.tasks).map((task) => `workflow ${name} ${task}`),
+      ...(workflow.localResume ? [`workflow ${name} resume`] : []),
+    ]),
   ];
 
   it.each(entries)("%s ran in its own environment and read no setting its manifest entry does not list", (entry) => {

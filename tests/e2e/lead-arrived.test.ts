@@ -1,20 +1,22 @@
 import { appendFileSync, cpSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DeleteMessageCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
-import { type DomainEvent, DomainEventSchema, type LeadView } from "@leadflow/core";
-import { type LocalStack, sqsClient, startLocalStack } from "@leadflow/local";
+import type { LeadView } from "@leadflow/core";
+import { type LocalStack, startLocalStack } from "@leadflow/local";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { eventTap } from "../helpers/event-tap.ts";
 import { formDelivery } from "../helpers/platforms.ts";
 import { testSecrets } from "../helpers/secrets.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 /**
  * A stack of its own, whose config/sources.yaml adds a form source that alerts on arrival (the
- * shipped config has none), and whose qualified queue only this file reads.
+ * shipped config has none), whose domain events this file reads through a subscription of its own.
  */
 let stack: LocalStack;
 let configDir: string;
+/** Every domain event the stack publishes, as a subscribed consumer receives it. */
+let tap: Awaited<ReturnType<typeof eventTap>>;
 
 beforeAll(async () => {
   configDir = mkdtempSync(join(tmpdir(), "leadflow-arrivals-"));
@@ -26,6 +28,7 @@ beforeAll(async () => {
     configDir,
     environment: { ...testSecrets, POWERTOOLS_LOG_LEVEL: "ERROR" },
   });
+  tap = await eventTap(stack.endpoints.sqs, stack.domainEventTopicArn);
 });
 
 afterAll(async () => {
@@ -53,32 +56,6 @@ async function leadOf(email: string): Promise<LeadView | undefined> {
   return ((await response.json()) as { items: LeadView[] }).items[0];
 }
 
-/** Everything on the qualified queue once the stack is idle: each message the raw event, with its type attribute. */
-async function drainQualified(): Promise<{ event: DomainEvent; type: string | undefined }[]> {
-  const sqs = sqsClient(stack.endpoints.sqs);
-  const found: { event: DomainEvent; type: string | undefined }[] = [];
-  for (;;) {
-    const { Messages = [] } = await sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: stack.queues.qualified.url,
-        MaxNumberOfMessages: 10,
-        WaitTimeSeconds: 1,
-        MessageAttributeNames: ["type"],
-      }),
-    );
-    if (Messages.length === 0) return found;
-    for (const message of Messages) {
-      found.push({
-        event: DomainEventSchema.parse(JSON.parse(message.Body as string)),
-        type: message.MessageAttributes?.type?.StringValue,
-      });
-      await sqs.send(
-        new DeleteMessageCommand({ QueueUrl: stack.queues.qualified.url, ReceiptHandle: message.ReceiptHandle }),
-      );
-    }
-  }
-}
-
 describe("lead.arrived", () => {
   it("announces a lead created from a source with alertOnArrival once, and no lead of another source", async () => {
     const run = Date.now();
@@ -94,7 +71,7 @@ describe("lead.arrived", () => {
 
     const partner = (await leadOf(partnerLead)) as LeadView;
     const other = (await leadOf(formLead)) as LeadView;
-    const events = await drainQualified();
+    const events = await tap.all();
     const arrivals = events.filter(({ event }) => event.type === "lead.arrived");
     expect(arrivals).toEqual([
       {

@@ -1,8 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { configVersion, type LeadView, maxEventsPerRequest } from "@leadflow/core";
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, inject, it } from "vitest";
 import { expectErrorBody } from "../helpers/errors.ts";
+import { eventTap } from "../helpers/event-tap.ts";
 import { formDelivery } from "../helpers/platforms.ts";
 import { testSecrets } from "../helpers/secrets.ts";
 import { stackClient } from "../helpers/stack-client.ts";
@@ -10,6 +11,11 @@ import { stackClient } from "../helpers/stack-client.ts";
 const client = stackClient();
 const run = randomUUID().slice(0, 8);
 const shippedVersion = configVersion(readFileSync("config/scoring.yaml", "utf8"));
+/** Every domain event the stack publishes, as a subscribed consumer receives it. */
+let tap: Awaited<ReturnType<typeof eventTap>>;
+beforeAll(async () => {
+  tap = await eventTap(inject("stack").sqsEndpoint, inject("stack").domainEventTopicArn);
+});
 
 /** A lead captured from a signed form delivery, once the worker has stored it. */
 async function capturedLead(fields: Record<string, string>): Promise<{ lead: LeadView; deliveryId: string }> {
@@ -147,7 +153,7 @@ describe("qualifying a lead with the shipped scoring config", () => {
       }),
     ]);
 
-    const signals = await client.signalsFor(lead.id, 2);
+    const signals = await tap.eventsFor(lead.id, 2);
     expect(signals.map(({ type }) => type).sort()).toEqual(["lead.hot", "lead.marketing-qualified"]);
     for (const signal of signals) {
       expect(signal).toEqual({
@@ -180,7 +186,7 @@ describe("qualifying a lead with the shipped scoring config", () => {
       },
     ]);
     expect(lead.history.map(({ type }) => type).sort()).toEqual(["lead.captured", "score.changed"]);
-    expect(await client.signalsFor(lead.id, 1, 3_000)).toEqual([]);
+    expect(await tap.eventsFor(lead.id, 1, 3_000)).toEqual([]);
   });
 
   it("counts a retried event once, even re-sent in a batch with a different body", async () => {

@@ -1,7 +1,9 @@
+import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import type { LeadView } from "@leadflow/core";
 import { type LocalStack, startLocalStack } from "@leadflow/local";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -257,6 +259,11 @@ describe("speed-to-lead, on the local stack in fast mode", () => {
     const report = (await response.json()) as { reps: { rep: string; alerts: number; accepted: number }[] };
     expect(report.reps.map((row) => row.rep)).toEqual(expect.arrayContaining(["ana", "ben"]));
     expect(report.reps.reduce((sum, row) => sum + row.accepted, 0)).toBeGreaterThanOrEqual(2);
+    const printed = await promisify(execFile)(process.execPath, ["packages/local/src/report.ts", "speed-to-lead"], {
+      env: { PATH: process.env.PATH, LEADFLOW_URL: stack.url, ADMIN_API_KEY: testSecrets.ADMIN_API_KEY },
+    });
+    expect(printed.stdout).toMatch(/team\s+rep\s+alerts\s+accepted/);
+    expect(printed.stdout).toMatch(/sales\s+ana\s+\d+/);
     const bad = await fetch(`${stack.url}/reports/speed-to-lead?from=yesterday`, { headers: admin });
     expect(bad.status).toBe(422);
     expect((await fetch(`${stack.url}/reports/speed-to-lead`)).status).toBe(401);

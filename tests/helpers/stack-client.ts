@@ -90,48 +90,6 @@ export function stackClient() {
       );
     },
 
-    /**
-     * Reads (and deletes) the lead's domain events from the qualified queue (speed-to-lead's
-     * subscription to the topic), which other tests share, until `count` distinct ones have
-     * arrived or `timeoutMs` has passed. Each message must be as the subscription delivers it: the
-     * event's JSON (raw delivery, no SNS envelope) with its `type` attribute. Other leads' events
-     * are left on the queue, hidden for a second so the next receive reaches further.
-     */
-    async signalsFor(leadId: string, count: number, timeoutMs = 30_000): Promise<DomainEvent[]> {
-      const found = new Map<string, DomainEvent>();
-      const deadline = Date.now() + timeoutMs;
-      while (found.size < count && Date.now() < deadline) {
-        const { Messages = [] } = await sqs.send(
-          new ReceiveMessageCommand({
-            QueueUrl: stack.queues.qualified.url,
-            MaxNumberOfMessages: 10,
-            VisibilityTimeout: 1,
-            WaitTimeSeconds: 1,
-            MessageAttributeNames: ["type"],
-          }),
-        );
-        const ours = Messages.filter((message) => (JSON.parse(message.Body ?? "{}") as DomainEvent).leadId === leadId);
-        for (const message of ours) {
-          const event = DomainEventSchema.parse(JSON.parse(message.Body as string));
-          const type = message.MessageAttributes?.type?.StringValue;
-          if (type !== event.type) throw new Error(`Event ${event.id} came with the type attribute ${type}`);
-          found.set(event.id, event);
-        }
-        if (ours.length > 0) {
-          await sqs.send(
-            new DeleteMessageBatchCommand({
-              QueueUrl: stack.queues.qualified.url,
-              Entries: ours.map((message, index) => ({
-                Id: String(index),
-                ReceiptHandle: message.ReceiptHandle as string,
-              })),
-            }),
-          );
-        }
-      }
-      return [...found.values()];
-    },
-
     /** Every lead in the table (a scan: for tests only). */
     async leadCount(): Promise<number> {
       const { lead } = createEntities(dynamoClient(stack.dynamodbEndpoint), stack.tableName);

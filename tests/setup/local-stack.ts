@@ -11,6 +11,7 @@ export interface StackUnderTest {
   dynamodbEndpoint: string;
   tableName: string;
   queues: Record<QueueName, { url: string; deadLetterUrl: string }>;
+  domainEventTopicArn: string;
 }
 
 declare module "vitest" {
@@ -35,6 +36,7 @@ export default async function setup(project: TestProject) {
     dynamodbEndpoint: stack.endpoints.dynamodb,
     tableName: stack.tableName,
     queues: stack.queues,
+    domainEventTopicArn: stack.domainEventTopicArn,
   });
   return async () => {
     await stack.stop();

@@ -53,7 +53,8 @@ let publicUrlCache: { key: string; url: Promise<string> } | undefined;
  */
 export function publicUrl(): Promise<string> {
   const direct = process.env[environmentNames.publicUrl];
-  const parameter = process.env[environmentNames.publicUrlParameter];
+  // Only looked for when the URL itself is not given (npm start gives it; AWS gives the parameter).
+  const parameter = direct ? undefined : process.env[environmentNames.publicUrlParameter];
   const key = `${direct}|${parameter}`;
   if (publicUrlCache?.key !== key) {
     const url = resolvePublicUrl(direct, parameter);
