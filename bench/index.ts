@@ -1,5 +1,6 @@
 /** `npm run bench -- <name>`: runs one benchmark; results go to docs/benchmarks.md. */
 const benchmarks: Record<string, () => Promise<unknown>> = {
+  alerts: () => import("./alerts.ts"),
   capture: () => import("./capture.ts"),
   scoring: () => import("./scoring.ts"),
   fuzz: () => import("./fuzz.ts"),

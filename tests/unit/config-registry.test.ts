@@ -54,6 +54,7 @@ describe("a folder entry", () => {
     expect(files.map(({ path }) => path)).toEqual([
       "sources.yaml",
       "scoring.yaml",
+      "routing.yaml",
       "notes/a.yaml",
       "notes/b.yaml",
       "snippets/hello.txt",
@@ -93,6 +94,7 @@ describe("a config directory with a fallback (--config DIR over config/)", () =>
     expect(entries.map(({ key, location }) => [key, location])).toEqual([
       ["sources", join(project, "sources.yaml")],
       ["scoring", join(project, "scoring.yaml")],
+      ["routing", join(project, "routing.yaml")],
       ["notes", join(project, "notes")],
       ["snippets", join(project, "snippets")],
     ]);
@@ -151,7 +153,7 @@ describe("npm run config:check's report", () => {
     write(join(dir, "scoring.yaml"), cheaperDemos);
     expect(configCheckReport(dir, { fallbackDir: project, registry: testRegistry })).toEqual({
       ok: true,
-      stdout: `${join(project, "sources.yaml")}, ${join(dir, "scoring.yaml")}, ${join(project, "notes")}/*.yaml (2 files), ${join(project, "snippets")}/*.txt (1 file): OK\n`,
+      stdout: `${join(project, "sources.yaml")}, ${join(dir, "scoring.yaml")}, ${join(project, "routing.yaml")}, ${join(project, "notes")}/*.yaml (2 files), ${join(project, "snippets")}/*.txt (1 file): OK\n`,
       stderr: "",
     });
   });

@@ -44,6 +44,11 @@ export interface ExecutionDescription {
   output?: string;
   error?: string;
   cause?: string;
+  /**
+   * States entered so far (what Step Functions Standard bills as state transitions). Local only:
+   * AWS's DescribeExecution has no such field; `npm run bench -- alerts` reads it.
+   */
+  stateTransitions: number;
 }
 
 /** The errors Step Functions answers with (its `__type`), for the endpoint to send back. */
@@ -126,6 +131,7 @@ export async function workflowRunner(options: WorkflowRunnerOptions) {
       status: "RUNNING",
       startDate: new Date(),
       input,
+      stateTransitions: 0,
       workflow,
       abort: new AbortController(),
     };
@@ -146,7 +152,7 @@ export async function workflowRunner(options: WorkflowRunnerOptions) {
       handlers[binding.state] = (wrapped) =>
         runWait(execution, binding, wrapped[wrapperKey] as WaitInput) as Promise<never>;
     }
-    const { result, abort } = workflow.machine.run(input as never, {
+    const { result, abort, eventLogs } = workflow.machine.run(input as never, {
       overrides: { taskResourceLocalHandlers: handlers as never },
       context: {
         Execution: { Id: execution.executionArn, Name: execution.name },
@@ -155,10 +161,15 @@ export async function workflowRunner(options: WorkflowRunnerOptions) {
       },
     });
     execution.abort.signal.addEventListener("abort", abort, { once: true });
+    void countTransitions(execution, eventLogs);
     result.then(
       (output) => close(execution, { status: "SUCCEEDED", output: JSON.stringify(output) }),
       (error: unknown) => close(execution, outcomeOf(error)),
     );
+  }
+
+  async function countTransitions(execution: Execution, logs: AsyncIterable<{ type: string }>) {
+    for await (const log of logs) if (log.type === "StateEntered") execution.stateTransitions++;
   }
 
   function close(execution: Execution, outcome: Pick<ExecutionDescription, "status" | "output" | "error" | "cause">) {
