@@ -1,5 +1,5 @@
-import { DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
-import { type DomainEvent, DomainEventSchema, type LeadView } from "@leadflow/core";
+import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
+import type { LeadView } from "@leadflow/core";
 import { dynamoClient, sqsClient } from "@leadflow/local";
 import { createEntities } from "@leadflow/store";
 import { inject } from "vitest";
