@@ -1,8 +1,8 @@
 import type { Alert, Escalation, HistoryEntry, OutgoingMessage, SpeedToLeadStore } from "@leadflow/core";
 
 /**
- * The speed-to-lead store in memory, with the table's conditional semantics: cursors advance
- * only from where they are, daily counts stop at the cap, escalations and alerts move only from
+ * The speed-to-lead store in memory, with the table's conditional semantics: cursors count
+ * the slots taken, daily counts stop at the cap, escalations and alerts move only from
  * the expected version or status.
  */
 export function memoryRoutingStore() {
@@ -15,13 +15,10 @@ export function memoryRoutingStore() {
 
   const store: SpeedToLeadStore = {
     cursors: {
-      async position(team) {
-        return positions.get(team) ?? 0;
-      },
-      async advance(team, from, to) {
-        if ((positions.get(team) ?? 0) !== from) return false;
-        positions.set(team, to);
-        return true;
+      async take(team) {
+        const position = positions.get(team) ?? 0;
+        positions.set(team, position + 1);
+        return position;
       },
     },
     dailyCounts: {

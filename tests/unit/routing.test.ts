@@ -14,6 +14,7 @@ import {
   parseRouting,
   percentile,
   type RoutingModel,
+  type RoutingStores,
   remind,
   resumeStep,
   speedToLeadReport,
@@ -109,12 +110,7 @@ describe("weighted round-robin", () => {
   it("shares 1,000 routings within 5% of the weights", async () => {
     const model = routing(salesTeam(always("ana", 5) + always("ben", 3) + always("cy", 2)));
     const { store } = memoryRoutingStore();
-    const counts = new Map<string, number>();
-    for (let lead = 0; lead < 1_000; lead++) {
-      const recipient = await nextRecipient(store, team(model), [], at("2026-11-24T15:00:00Z"));
-      if (recipient.kind !== "rep") throw new Error("expected a rep");
-      counts.set(recipient.rep.id, (counts.get(recipient.rep.id) ?? 0) + 1);
-    }
+    const counts = await routeOneByOne(store, model, 1_000);
     for (const [rep, weight] of [
       ["ana", 5],
       ["ben", 3],
@@ -132,7 +128,47 @@ describe("weighted round-robin", () => {
     );
     expect(new Set(picks.map((pick) => (pick.kind === "rep" ? pick.rep.id : pick.kind))).size).toBe(4);
   });
+
+  it("routes a burst of 100 simultaneous leads with one slot each, by the weights exactly", async () => {
+    const model = routing(salesTeam(always("ana", 2) + always("ben", 1) + always("cy", 1)));
+    const { store } = memoryRoutingStore();
+    let taken = 0;
+    const take = (name: string) => {
+      taken++;
+      return store.cursors.take(name);
+    };
+    const counting = { ...store, cursors: { take } };
+    const picks = await Promise.all(
+      Array.from({ length: 100 }, () => nextRecipient(counting, team(model), [], at("2026-11-24T15:00:00Z"))),
+    );
+    expect(taken).toBe(100);
+    const counts = new Map<string, number>();
+    for (const pick of picks) if (pick.kind === "rep") counts.set(pick.rep.id, (counts.get(pick.rep.id) ?? 0) + 1);
+    expect(Object.fromEntries(counts)).toEqual({ ana: 50, ben: 25, cy: 25 });
+  });
+
+  it("shares by the weights among the reps left when one is away, and never gives a lead to a rep tried", async () => {
+    const model = routing(
+      salesTeam(always("ana", 2) + always("ben", 1) + always("cy", 1, ", outOfOfficeUntil: 2026-12-01")),
+    );
+    const { store } = memoryRoutingStore();
+    const counts = await routeOneByOne(store, model, 300);
+    expect(Object.fromEntries(counts)).toEqual({ ana: 200, ben: 100 });
+    const second = await nextRecipient(store, team(model), ["ana"], at("2026-11-24T15:00:00Z"));
+    expect(second).toMatchObject({ kind: "rep", rep: { id: "ben" }, tier: 2 });
+  });
 });
+
+/** Routes `leads` leads one after another at a working hour; how many each rep got. */
+async function routeOneByOne(store: RoutingStores, model: RoutingModel, leads: number): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  for (let lead = 0; lead < leads; lead++) {
+    const recipient = await nextRecipient(store, team(model), [], at("2026-11-24T15:00:00Z"));
+    if (recipient.kind !== "rep") throw new Error("expected a rep");
+    counts.set(recipient.rep.id, (counts.get(recipient.rep.id) ?? 0) + 1);
+  }
+  return counts;
+}
 
 describe("who is available", () => {
   const model = routing(

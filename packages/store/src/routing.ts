@@ -140,25 +140,9 @@ export function createRoutingStore({ client, tableName }: { client: DynamoDBClie
 
   const store: Omit<SpeedToLeadStore, "recordHistory"> = {
     cursors: {
-      async position(team) {
-        const { data } = await cursor.get({ team }).go({ consistent: true });
-        return data?.position ?? 0;
-      },
-      async advance(team, from, to) {
-        const result =
-          from === 0
-            ? await cursor
-                .put({ team, position: to })
-                .where(
-                  (attributes, { notExists, eq }) =>
-                    `${notExists(attributes.position)} OR ${eq(attributes.position, 0)}`,
-                )
-                .go(quietly)
-            : await cursor
-                .put({ team, position: to })
-                .where((attributes, { eq }) => eq(attributes.position, from))
-                .go(quietly);
-        return !result.rejected;
+      async take(team) {
+        const { data } = await cursor.update({ team }).add({ position: 1 }).go({ response: "updated_new" });
+        return (data.position as number) - 1;
       },
     },
     dailyCounts: {

@@ -35,13 +35,12 @@ export function unavailability(rep: Rep, now: Date): Unavailability | undefined 
 }
 
 /**
- * The team's round-robin position, in the table: a counter of slots taken. Advancing it is a
- * conditional write, so two leads never take the same slot.
+ * The team's round-robin position, in the table: a counter of slots taken, incremented
+ * atomically, so two leads never take the same slot and racing routings never retry.
  */
 export interface RoutingCursors {
-  position(team: string): Promise<number>;
-  /** Moves the team's position from `from` to `to`; false when someone moved it first. */
-  advance(team: string, from: number, to: number): Promise<boolean>;
+  /** Takes the team's next slot and returns its number (0, 1, 2, … for the team's life). */
+  take(team: string): Promise<number>;
 }
 
 /** Leads alerted to a rep per day (in the rep's zone), counted only while under the cap. */
@@ -62,8 +61,6 @@ export type Recipient =
   | { kind: "rep"; rep: Rep; tier: number; startsAt: Date }
   | { kind: "manager"; manager: Contact; tier: number }
   | { kind: "nobody" };
-
-const maxCursorRaces = 16;
 
 /**
  * The next person to alert for a lead of `team`, `tried` being who was alerted already (in order).
@@ -87,30 +84,37 @@ export async function nextRecipient(
   return afterHours(team, candidates, now, tier) ?? { kind: "manager", manager: team.manager, tier };
 }
 
-/** Walks the slots from the team's position and takes the first one of an available rep. */
+/**
+ * Takes slots until one belongs to a rep available now, so the available reps share the leads by
+ * their weights. A slot whose rep is unavailable (or tried already for this lead) is used up;
+ * after a whole round of slots without one, which only racing routings can cause, the next
+ * available rep after the last slot taken is chosen without taking more.
+ */
 async function takeSlot(stores: RoutingStores, team: Team, allowed: Set<string>, now: Date): Promise<Rep | undefined> {
-  const reps = new Map(team.reps.map((rep) => [rep.id, rep]));
-  const capped = new Set<string>();
-  for (let race = 0; race < maxCursorRaces; race++) {
-    let position = await stores.cursors.position(team.name);
-    let raced = false;
-    for (let step = 0; step < team.slots.length && !raced; step++) {
-      const slot = position + step;
-      const rep = reps.get(team.slots[slot % team.slots.length] as string) as Rep;
-      if (!allowed.has(rep.id) || capped.has(rep.id) || unavailability(rep, now)) continue;
-      if (!(await stores.cursors.advance(team.name, position, slot + 1))) {
-        raced = true;
-        continue;
-      }
-      position = slot + 1;
-      step = -1;
-      if (rep.dailyCap === undefined) return rep;
-      if (await stores.dailyCounts.take(team.name, rep.id, localDate(now, rep.timezone), rep.dailyCap)) return rep;
-      capped.add(rep.id);
-    }
-    if (!raced) return undefined;
+  const available = new Map(
+    team.reps.filter((rep) => allowed.has(rep.id) && !unavailability(rep, now)).map((rep) => [rep.id, rep]),
+  );
+  let slot = 0;
+  for (let taken = 0; available.size > 0 && taken < team.slots.length; taken++) {
+    slot = await stores.cursors.take(team.name);
+    const rep = available.get(team.slots[slot % team.slots.length] as string);
+    if (!rep) continue;
+    if (await underDailyCap(stores, team, rep, now)) return rep;
+    available.delete(rep.id);
   }
-  throw new Error(`The routing cursor of team ${team.name} kept moving; retry`);
+  for (let step = 1; available.size > 0 && step <= team.slots.length; step++) {
+    const rep = available.get(team.slots[(slot + step) % team.slots.length] as string);
+    if (!rep) continue;
+    if (await underDailyCap(stores, team, rep, now)) return rep;
+    available.delete(rep.id);
+  }
+  return undefined;
+}
+
+/** Counts the lead for the rep's day unless the rep's daily cap is reached. */
+async function underDailyCap(stores: RoutingStores, team: Team, rep: Rep, now: Date): Promise<boolean> {
+  if (rep.dailyCap === undefined) return true;
+  return stores.dailyCounts.take(team.name, rep.id, localDate(now, rep.timezone), rep.dailyCap);
 }
 
 function afterHours(team: Team, candidates: readonly Rep[], now: Date, tier: number): Recipient | undefined {
