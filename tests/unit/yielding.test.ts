@@ -1,34 +1,56 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { ingestionGate, requestActivity } from "../../packages/local/src/yielding.ts";
 
-beforeEach(() => vi.useFakeTimers());
+beforeEach(() =>
+  vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "setInterval", "clearInterval", "performance"] }),
+);
 afterEach(() => vi.useRealTimers());
 
+/** Requests of `durationMs` each, one every `everyMs`, for `forMs`. */
+function requests(activity: ReturnType<typeof requestActivity>, durationMs: number, everyMs: number, forMs: number) {
+  for (let elapsed = 0; elapsed < forMs; elapsed += everyMs) {
+    activity.started();
+    vi.advanceTimersByTime(durationMs);
+    activity.finished();
+    vi.advanceTimersByTime(everyMs - durationMs);
+  }
+}
+
 describe("request activity (gateway side)", () => {
-  it("is busy from the first request until none has been under way for the settle time", () => {
+  it("leaves the workers alone under a trickle of requests", () => {
     const changes: boolean[] = [];
-    const activity = requestActivity((busy) => changes.push(busy), 20);
-    activity.started();
-    activity.started();
-    activity.finished();
+    const activity = requestActivity((busy) => changes.push(busy));
+    requests(activity, 5, 20, 2_000); // 50 requests a second, each 5 ms: a quarter of the time
+    expect(changes).toEqual([]);
+  });
+
+  it("is busy within a window once requests occupy most of it, and idle a window after they stop", () => {
+    const changes: boolean[] = [];
+    const activity = requestActivity((busy) => changes.push(busy));
+    requests(activity, 4, 5, 100);
+    expect(changes).toEqual([true]);
+    requests(activity, 4, 5, 1_000);
+    expect(changes).toEqual([true]);
     vi.advanceTimersByTime(100);
-    expect(changes).toEqual([true]);
-    activity.finished();
-    vi.advanceTimersByTime(19);
-    expect(changes).toEqual([true]);
-    vi.advanceTimersByTime(1);
     expect(changes).toEqual([true, false]);
   });
 
-  it("stays busy when a request arrives during the settle time", () => {
+  it("counts overlapping requests once, and a request still under way as occupying", () => {
     const changes: boolean[] = [];
-    const activity = requestActivity((busy) => changes.push(busy), 20);
+    const activity = requestActivity((busy) => changes.push(busy), { windowMs: 100, busyShare: 0.5 });
     activity.started();
+    activity.started();
+    vi.advanceTimersByTime(30);
     activity.finished();
-    vi.advanceTimersByTime(10);
+    activity.finished();
+    vi.advanceTimersByTime(70);
+    expect(changes).toEqual([]);
     activity.started();
-    vi.advanceTimersByTime(50);
+    vi.advanceTimersByTime(100);
     expect(changes).toEqual([true]);
+    activity.finished();
+    vi.advanceTimersByTime(200);
+    expect(changes).toEqual([true, false]);
   });
 });
 

@@ -1,30 +1,72 @@
 /**
  * On one machine the API and the queue workers share the CPU; the acknowledgement is what
- * platforms see, so the workers yield to it. The gateway reports when it is answering requests,
- * and while it is, the worker runs one batch at a time and rests between batches: ingestion slows
- * down under load but never stops.
+ * platforms see, so the workers yield to it. The gateway reports when it is busy answering
+ * requests, and while it is, the worker runs one batch at a time and rests between batches:
+ * ingestion slows down under load but never stops.
  */
 
-/** Gateway side: signals busy on the first request, idle once none has been under way for `settleMs`. */
-export function requestActivity(onChange: (busy: boolean) => void, settleMs = 20) {
+export interface ActivityOptions {
+  /** The span over which the API's occupancy is measured. */
+  windowMs?: number;
+  /** The share of a window with a request under way from which the API counts as busy. */
+  busyShare?: number;
+}
+
+/**
+ * Gateway side: busy while requests were under way for at least `busyShare` of the last window,
+ * idle again after a window below it. Measuring occupancy rather than the mere presence of a
+ * request lets a trickle (a form a second, an alert accepted) leave the workers at full speed,
+ * while a burst that keeps the API occupied makes them yield within one window; slower answers
+ * under contention raise the occupancy, so the signal strengthens when the API suffers.
+ */
+export function requestActivity(
+  onChange: (busy: boolean) => void,
+  { windowMs = 100, busyShare = 0.5 }: ActivityOptions = {},
+) {
   let inFlight = 0;
   let busy = false;
-  let settling: NodeJS.Timeout | undefined;
+  let occupiedMs = 0;
+  let accountedUntil = 0;
+  let windowStarted = 0;
+  let timer: NodeJS.Timeout | undefined;
+
+  function account(now: number): void {
+    if (inFlight > 0) occupiedMs += now - accountedUntil;
+    accountedUntil = now;
+  }
+
+  function endWindow(): void {
+    const now = performance.now();
+    account(now);
+    const share = occupiedMs / Math.max(1, now - windowStarted);
+    occupiedMs = 0;
+    windowStarted = now;
+    if (share >= busyShare !== busy) {
+      busy = !busy;
+      onChange(busy);
+    }
+    // Measuring stops while nothing happens, and starts again with the next request.
+    if (!busy && inFlight === 0 && share === 0) {
+      clearInterval(timer);
+      timer = undefined;
+    }
+  }
+
   return {
     started(): void {
+      const now = performance.now();
+      account(now);
       inFlight++;
-      clearTimeout(settling);
-      if (!busy) {
-        busy = true;
-        onChange(true);
+      if (!timer) {
+        windowStarted = now;
+        occupiedMs = 0;
+        timer = setInterval(endWindow, windowMs);
+        timer.unref();
       }
     },
     finished(): void {
-      if (--inFlight > 0) return;
-      settling = setTimeout(() => {
-        busy = false;
-        onChange(false);
-      }, settleMs);
+      account(performance.now());
+      inFlight--;
     },
   };
 }
