@@ -136,6 +136,23 @@ describe("outbound messages on the local stack", () => {
     expect((await messages()).filter((item) => item.id === email.id)).toHaveLength(1);
   });
 
+  it("lists only what was sent since an earlier answer with ?offset=<its next>, and refuses a bad offset", async () => {
+    const { next } = (await (await fetch(`${stack.url}/_local/messages`)).json()) as { next: number };
+    const suffix = unique();
+    const sms = alertSms(suffix);
+    await enqueue([sms]);
+    await arrived([sms.id]);
+    const since = (await (await fetch(`${stack.url}/_local/messages?offset=${next}`)).json()) as {
+      items: OutboxItem[];
+      next: number;
+    };
+    expect(since.items.map((item) => item.id)).toContain(sms.id);
+    expect(since.items.length).toBe(since.next - next);
+    const bad = await fetch(`${stack.url}/_local/messages?offset=-1`);
+    expect(bad.status).toBe(422);
+    expect(await bad.json()).toMatchObject({ error: { code: "validation_failed" } });
+  });
+
   it("keeps custom headers in aws-ses-v2-local's own store, and links start with PUBLIC_URL (the local server)", async () => {
     const environment = (await (await fetch(`${stack.url}/_local/environment`)).json()) as Record<string, string>;
     expect(environment.PUBLIC_URL).toBe(stack.url);

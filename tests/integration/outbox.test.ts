@@ -38,6 +38,12 @@ describe("the local outbox", () => {
         .list({ to: "ana@example.com" })
         .map((entry) => entry.id),
     ).toEqual(["b"]);
+    expect(
+      openOutbox(dataDir)
+        .list({ offset: 1 })
+        .map((entry) => entry.id),
+    ).toEqual(["b", "c"]);
+    expect(openOutbox(dataDir).size).toBe(3);
     expect(openOutbox().list()).toEqual([]);
   });
 

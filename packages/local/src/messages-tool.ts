@@ -8,7 +8,8 @@ const OutageSchema = z.object({ channel: z.enum(["email", "sms"]), on: z.boolean
 
 /**
  * `/_local/messages`: `GET` lists every email and SMS the local emulators accepted, oldest first
- * (`{ "items": [...] }`; `?channel=sms`, `?to=` narrow it); `POST …/outage` with
+ * (`{ "items": [...], "next": N }`; `?channel=sms`, `?to=` narrow it; `?offset=N` with the `next`
+ * of an earlier answer lists only what was sent since); `POST …/outage` with
  * `{ "channel": "sms", "on": true }` makes that channel's sends fail with throttling until it is
  * switched off, so retries can be watched.
  */
@@ -17,8 +18,14 @@ export function messagesTool(outbox: Outbox): LocalTool {
     if (path === "" || path === "/") {
       if (request.method !== "GET") return reply(response, 405, { error: { code: "method_not_allowed" } });
       const query = new URL(request.url ?? "/", "http://localhost").searchParams;
-      const filter = { channel: query.get("channel") ?? undefined, to: query.get("to") ?? undefined };
-      return reply(response, 200, { items: outbox.list(filter) });
+      const offset = Number(query.get("offset") ?? 0);
+      if (!Number.isSafeInteger(offset) || offset < 0) {
+        return reply(response, 422, {
+          error: { code: "validation_failed", message: "offset is the `next` of an earlier answer: 0 or more" },
+        });
+      }
+      const filter = { channel: query.get("channel") ?? undefined, to: query.get("to") ?? undefined, offset };
+      return reply(response, 200, { items: outbox.list(filter), next: outbox.size });
     }
     if (path === "/outage") {
       if (request.method !== "POST") return reply(response, 405, { error: { code: "method_not_allowed" } });

@@ -23,6 +23,8 @@ export interface OutboxItem {
 export interface OutboxFilter {
   channel?: string | undefined;
   to?: string | undefined;
+  /** Skips the first `offset` messages recorded (before the other filters apply). */
+  offset?: number | undefined;
 }
 
 /**
@@ -44,8 +46,12 @@ export function openOutbox(dataDir?: string) {
       if (file) appendFileSync(file, `${JSON.stringify(recorded)}\n`);
       return recorded;
     },
-    list({ channel, to }: OutboxFilter = {}): OutboxItem[] {
-      return items.filter((item) => (!channel || item.channel === channel) && (!to || item.to === to));
+    list({ channel, to, offset = 0 }: OutboxFilter = {}): OutboxItem[] {
+      return items.slice(offset).filter((item) => (!channel || item.channel === channel) && (!to || item.to === to));
+    },
+    /** How many messages were recorded: the `offset` from which only newer ones are listed. */
+    get size(): number {
+      return items.length;
     },
   };
 }
