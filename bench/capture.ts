@@ -4,7 +4,6 @@
  * p50/p99 latency, the time until every lead is stored, duplicates and peak memory, and writes
  * them to docs/benchmarks.md.
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { cpus, totalmem } from "node:os";
 import { performance } from "node:perf_hooks";
@@ -15,6 +14,7 @@ import { Webhook } from "standardwebhooks";
 import { type Dispatcher, Pool } from "undici";
 import { load, peakMemoryMB } from "./load.ts";
 import { writeResults } from "./report.ts";
+import { startProcess, startStackProcess, stopProcess } from "./stack-process.ts";
 
 const total = Number(process.env.BENCH_LEADS ?? 10_000);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 32);
@@ -59,34 +59,10 @@ async function loadForms(origin: string, requests: Dispatcher.RequestOptions[]) 
   return result;
 }
 
-/** Starts a server process and resolves with its output once `ready` matches a line. */
-function startProcess(args: string[], ready: RegExp, env: Record<string, string> = {}) {
-  const child = spawn(process.execPath, args, {
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  let output = "";
-  return new Promise<{ child: ChildProcess; output: () => string }>((resolve, reject) => {
-    child.once("exit", (code) => reject(new Error(`${args.join(" ")} exited with ${code}`)));
-    child.stdout?.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
-      if (ready.test(output)) resolve({ child, output: () => output });
-    });
-  });
-}
-
-function stop(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    child.removeAllListeners("exit");
-    child.once("exit", () => resolve());
-    child.kill("SIGINT");
-  });
-}
-
-/** The running stack's emulators, found in the banner `npm start` prints. */
-async function stackEmulators(banner: string) {
-  const dynamodb = dynamoClient(/DynamoDB\s+(http:\S+)/.exec(banner)?.[1] as string);
-  const sqs = sqsClient(/SQS\s+(http:\S+)/.exec(banner)?.[1] as string);
+/** The running stack's emulators. */
+async function stackEmulators(endpoints: { dynamodb: string; sqs: string }) {
+  const dynamodb = dynamoClient(endpoints.dynamodb);
+  const sqs = sqsClient(endpoints.sqs);
   const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: "leadflow-capture" }));
   return {
     dynamodb,
@@ -120,10 +96,8 @@ async function scanLeads(client: ReturnType<typeof dynamoClient>) {
 }
 
 async function benchStack() {
-  const port = String(3300 + Math.floor(Math.random() * 500));
-  const { child, output } = await startProcess(["packages/local/src/main.ts", "--port", port], /Press Ctrl-C/);
-  const origin = `http://127.0.0.1:${port}`;
-  const emulators = await stackEmulators(output());
+  const { child, origin, endpoints } = await startStackProcess();
+  const emulators = await stackEmulators(endpoints);
   await loadForms(origin, prepare(warmup));
   await waitUntilStored(emulators, warmup, performance.now());
   const requests = prepare(total, warmup);
@@ -132,7 +106,7 @@ async function benchStack() {
   const ingestedDuringLoad = total - (await emulators.pending());
   const stored = await waitUntilStored(emulators, warmup + total, startedAt);
   const memoryMB = peakMemoryMB(child.pid as number);
-  await stop(child);
+  await stopProcess(child);
   const duplicates =
     stored.leads.reduce((sum, lead) => sum + Math.max(0, lead.sources - 1), 0) +
     (stored.leads.length - new Set(stored.leads.map((lead) => lead.email)).size);

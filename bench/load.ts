@@ -63,6 +63,14 @@ export function peakMemoryMB(pid: number, { withChildren = true } = {}): number 
   return kilobytes.reduce((sum, value) => sum + value, 0) / 1024;
 }
 
+/** CPU time (user + system) used so far by a process and all its descendants, from /proc (Linux). */
+export function cpuSeconds(pid: number): number {
+  const ticksPerSecond = 100; // USER_HZ on Linux
+  return [pid, ...descendantsOf(pid)]
+    .map((id) => readFileSync(`/proc/${id}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [])
+    .reduce((sum, fields) => sum + (Number(fields[11]) + Number(fields[12])) / ticksPerSecond, 0);
+}
+
 export function descendantsOf(pid: number): number[] {
   const direct = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8")
     .trim()
