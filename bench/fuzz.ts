@@ -83,7 +83,7 @@ try {
       seed,
       concurrency,
       secrets: testSecrets,
-      drainTimeoutMs: 120_000,
+      drainStallMs: 120_000,
       shrink: { groups: 10, timeLimitMs: 10_000 },
       log: console.log,
     },

@@ -32,7 +32,7 @@ describe(`fuzzing every route (${runs} generated cases, seed ${seed})`, () => {
         seed,
         concurrency: 8,
         secrets: testSecrets,
-        drainTimeoutMs: 60_000,
+        drainStallMs: 60_000,
         shrink: { groups: 8, timeLimitMs: 10_000 },
         log: console.log,
       },

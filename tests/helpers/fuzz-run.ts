@@ -35,8 +35,8 @@ export interface FuzzOptions {
   seed: number;
   concurrency: number;
   secrets: FuzzSecrets;
-  /** How long the queues may take to empty once the requests are sent. */
-  drainTimeoutMs: number;
+  /** How long a queue may go without shrinking, once the requests are sent, before it counts as stuck. */
+  drainStallMs: number;
   /** Shrink a failing case of each of the `groups` most frequent wrong answers, for `timeLimitMs` each. */
   shrink?: { groups: number; timeLimitMs: number };
   log?: (line: string) => void;
@@ -79,7 +79,7 @@ export async function runFuzz(target: FuzzTarget, options: FuzzOptions): Promise
   const stack = stackProbe(target);
   const failures: FuzzFailure[] = [];
 
-  await stack.waitDrained("capture", options.drainTimeoutMs);
+  await stack.waitDrained("capture", options.drainStallMs);
   const leadsBefore = new Set(await stack.leadIds());
   const deadLettersBefore = { capture: await stack.depth("capture", true), events: await stack.depth("events", true) };
 
@@ -114,7 +114,7 @@ export async function runFuzz(target: FuzzTarget, options: FuzzOptions): Promise
       failures.push(afterRun("stack", "GET /health after the run", detail));
     } else await health.body.dump();
     for (const queue of ["capture", "events"] as const) {
-      const drained = await stack.waitDrained(queue, options.drainTimeoutMs).then(
+      const drained = await stack.waitDrained(queue, options.drainStallMs).then(
         () => true,
         () => false,
       );
@@ -124,7 +124,7 @@ export async function runFuzz(target: FuzzTarget, options: FuzzOptions): Promise
           afterRun(
             "stack",
             `the ${queue} queue to empty`,
-            `${depth} message(s) still on it after ${options.drainTimeoutMs / 1000} s: a message keeps failing and is retried`,
+            `${depth} message(s) still on it, none handled for ${options.drainStallMs / 1000} s: a message keeps failing and is retried`,
           ),
         );
       }
@@ -201,10 +201,19 @@ function stackProbe(target: FuzzTarget) {
   return {
     entities,
     depth,
-    async waitDrained(queue: "capture" | "events", timeoutMs: number): Promise<void> {
-      const deadline = Date.now() + timeoutMs;
-      while ((await depth(queue, false)) > 0) {
-        if (Date.now() > deadline) throw new Error(`the ${queue} queue did not empty`);
+    /**
+     * Waits until the queue is empty; gives up only when it has not shrunk for `stallMs`, so a
+     * slow machine still draining a backlog is told apart from a message that keeps failing.
+     */
+    async waitDrained(queue: "capture" | "events", stallMs: number): Promise<void> {
+      let lowest = Number.POSITIVE_INFINITY;
+      let progressAt = Date.now();
+      for (let current = await depth(queue, false); current > 0; current = await depth(queue, false)) {
+        if (current < lowest) {
+          lowest = current;
+          progressAt = Date.now();
+        }
+        if (Date.now() - progressAt > stallMs) throw new Error(`the ${queue} queue stopped emptying`);
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
     },
@@ -233,7 +242,7 @@ async function createAnchors(pool: Pool, stack: StackProbe, run: string, count: 
     await answer.body.dump();
     if (answer.statusCode !== 200) throw new Error(`Creating anchor lead ${index} answered ${answer.statusCode}`);
   });
-  await stack.waitDrained("capture", options.drainTimeoutMs);
+  await stack.waitDrained("capture", options.drainStallMs);
   return inParallel(emails, options.concurrency, async (email) => {
     const answer = await pool.request({
       method: "GET",
