@@ -147,15 +147,32 @@ describe("weighted round-robin", () => {
     expect(Object.fromEntries(counts)).toEqual({ ana: 50, ben: 25, cy: 25 });
   });
 
-  it("shares by the weights among the reps left when one is away, and never gives a lead to a rep tried", async () => {
+  it("shares by the weights among the reps left when one is away, with one slot taken per lead", async () => {
     const model = routing(
-      salesTeam(always("ana", 2) + always("ben", 1) + always("cy", 1, ", outOfOfficeUntil: 2026-12-01")),
+      salesTeam(always("ana", 2) + always("ben", 1) + always("cy", 100, ", outOfOfficeUntil: 2026-12-01")),
     );
     const { store } = memoryRoutingStore();
-    const counts = await routeOneByOne(store, model, 300);
+    let taken = 0;
+    const take = (name: string) => {
+      taken++;
+      return store.cursors.take(name);
+    };
+    const counts = await routeOneByOne({ ...store, cursors: { take } }, model, 300);
     expect(Object.fromEntries(counts)).toEqual({ ana: 200, ben: 100 });
-    const second = await nextRecipient(store, team(model), ["ana"], at("2026-11-24T15:00:00Z"));
-    expect(second).toMatchObject({ kind: "rep", rep: { id: "ben" }, tier: 2 });
+    expect(taken).toBe(300);
+  });
+
+  it("shares a later tier among the reps not tried yet, by their weights", async () => {
+    const model = routing(salesTeam(always("ana", 2) + always("ben", 3) + always("dan", 1)));
+    const { store } = memoryRoutingStore();
+    const counts = new Map<string, number>();
+    for (let lead = 0; lead < 400; lead++) {
+      const recipient = await nextRecipient(store, team(model), ["ana"], at("2026-11-24T15:00:00Z"));
+      if (recipient.kind !== "rep") throw new Error("expected a rep");
+      expect(recipient.tier).toBe(2);
+      counts.set(recipient.rep.id, (counts.get(recipient.rep.id) ?? 0) + 1);
+    }
+    expect(Object.fromEntries(counts)).toEqual({ ben: 300, dan: 100 });
   });
 });
 
@@ -230,10 +247,14 @@ describe("tiers, the manager and after hours", () => {
     const { store } = memoryRoutingStore();
     const now = at("2026-11-24T15:00:00Z");
     const first = await nextRecipient(store, team(model), [], now);
-    const second = await nextRecipient(store, team(model), ["ana"], now);
-    expect([first, second].map((pick) => (pick.kind === "rep" ? pick.rep.id : pick.kind))).toEqual(["ana", "ben"]);
-    expect(await nextRecipient(store, team(model), ["ana", "ben"], now)).toMatchObject({ kind: "manager", tier: 3 });
-    expect(await nextRecipient(store, team(model), ["ana", "ben", "maria"], now)).toEqual({ kind: "nobody" });
+    if (first.kind !== "rep") throw new Error("expected a rep");
+    const second = await nextRecipient(store, team(model), [first.rep.id], now);
+    if (second.kind !== "rep") throw new Error("expected a rep");
+    expect([first.tier, second.tier]).toEqual([1, 2]);
+    expect(second.rep.id).not.toBe(first.rep.id);
+    const tried = [first.rep.id, second.rep.id];
+    expect(await nextRecipient(store, team(model), tried, now)).toMatchObject({ kind: "manager", tier: 3 });
+    expect(await nextRecipient(store, team(model), [...tried, "maria"], now)).toEqual({ kind: "nobody" });
   });
 
   it("goes to the manager when no rep can take the lead at all", async () => {

@@ -2,7 +2,7 @@ import type { Lead } from "../leads/lead.ts";
 import type { LeadFieldName, ScoringModel } from "../scoring/config.ts";
 import { leadFieldValues, scoreAt } from "../scoring/qualify.ts";
 import { localDate, nextWithinHours, withinHours } from "../time.ts";
-import type { Contact, Rep, RoutingModel, Team } from "./config.ts";
+import { type Contact, type Rep, type RoutingModel, type Team, weightedSlots } from "./config.ts";
 
 /** The team whose rule matches first; a rule without conditions matches every lead. */
 export function teamFor(lead: Lead, routing: RoutingModel, scoring: ScoringModel, now: Date): Team {
@@ -85,28 +85,21 @@ export async function nextRecipient(
 }
 
 /**
- * Takes slots until one belongs to a rep available now, so the available reps share the leads by
- * their weights. A slot whose rep is unavailable (or tried already for this lead) is used up;
- * after a whole round of slots without one, which only racing routings can cause, the next
- * available rep after the last slot taken is chosen without taking more.
+ * Takes the team's next slot (one atomic write) in the round of the reps available now, so they
+ * share the leads by their weights whoever is away, off shift or tried already. A rep at the
+ * daily cap passes the lead on to the next rep of the round.
  */
 async function takeSlot(stores: RoutingStores, team: Team, allowed: Set<string>, now: Date): Promise<Rep | undefined> {
-  const available = new Map(
-    team.reps.filter((rep) => allowed.has(rep.id) && !unavailability(rep, now)).map((rep) => [rep.id, rep]),
-  );
-  let slot = 0;
-  for (let taken = 0; available.size > 0 && taken < team.slots.length; taken++) {
-    slot = await stores.cursors.take(team.name);
-    const rep = available.get(team.slots[slot % team.slots.length] as string);
+  const available = team.reps.filter((rep) => allowed.has(rep.id) && !unavailability(rep, now));
+  if (available.length === 0) return undefined;
+  const round = available.length === team.reps.length ? team.slots : weightedSlots(available);
+  const uncapped = new Map(available.map((rep) => [rep.id, rep]));
+  const slot = await stores.cursors.take(team.name);
+  for (let step = 0; step < round.length && uncapped.size > 0; step++) {
+    const rep = uncapped.get(round[(slot + step) % round.length] as string);
     if (!rep) continue;
     if (await underDailyCap(stores, team, rep, now)) return rep;
-    available.delete(rep.id);
-  }
-  for (let step = 1; available.size > 0 && step <= team.slots.length; step++) {
-    const rep = available.get(team.slots[(slot + step) % team.slots.length] as string);
-    if (!rep) continue;
-    if (await underDailyCap(stores, team, rep, now)) return rep;
-    available.delete(rep.id);
+    uncapped.delete(rep.id);
   }
   return undefined;
 }
