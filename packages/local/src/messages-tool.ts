@@ -19,9 +19,13 @@ export function messagesTool(outbox: Outbox): LocalTool {
       if (request.method !== "GET") return reply(response, 405, { error: { code: "method_not_allowed" } });
       const query = new URL(request.url ?? "/", "http://localhost").searchParams;
       const offset = Number(query.get("offset") ?? 0);
-      if (!Number.isSafeInteger(offset) || offset < 0) {
+      // Past the end (an earlier run's `next`, the outbox being in memory) would hide what comes.
+      if (!Number.isSafeInteger(offset) || offset < 0 || offset > outbox.size) {
         return reply(response, 422, {
-          error: { code: "validation_failed", message: "offset is the `next` of an earlier answer: 0 or more" },
+          error: {
+            code: "validation_failed",
+            message: `offset is the \`next\` of an earlier answer: 0 to ${outbox.size}`,
+          },
         });
       }
       const filter = { channel: query.get("channel") ?? undefined, to: query.get("to") ?? undefined, offset };
