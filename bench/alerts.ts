@@ -289,15 +289,18 @@ async function leadNames(origin: string, names: string[]): Promise<Map<string, s
 /** Waits for each execution to end and reads its state transitions from the local endpoint. */
 async function transitionsOf(stack: Stack, escalationIds: string[]): Promise<number[]> {
   const counts: number[] = [];
+  const deadline = Date.now() + 600_000;
   for (const name of escalationIds) {
     const executionArn = `arn:aws:states:us-east-1:000000000000:execution:leadflow-speed-to-lead:${name}`;
     for (;;) {
+      if (Date.now() > deadline) throw new Error(`Execution ${name} did not end within 10 minutes`);
       const answer = await fetch(stack.endpoints.stepFunctions, {
         method: "POST",
         headers: { "content-type": "application/x-amz-json-1.0", "x-amz-target": "AWSStepFunctions.DescribeExecution" },
         body: JSON.stringify({ executionArn }),
       });
-      const description = (await answer.json()) as { status?: string; stateTransitions?: number };
+      const description = (await answer.json()) as { status?: string; stateTransitions?: number; __type?: string };
+      if (!answer.ok) throw new Error(`DescribeExecution ${name}: ${description.__type ?? answer.status}`);
       if (description.status && description.status !== "RUNNING") {
         counts.push(description.stateTransitions ?? 0);
         break;
