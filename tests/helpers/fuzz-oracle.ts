@@ -134,6 +134,9 @@ export function flattenForm(body: Record<string, unknown> | URLSearchParams): Fl
   return problem ? { overLimit: problem } : { fields };
 }
 
+/** Any JSON body nested deeper than this is refused with 422 before its shape is looked at (config-reference.md). */
+export const jsonDepthLimit = 32;
+
 /** Levels of objects and lists in a value (a scalar is 0), counted without recursion. */
 export function levelsOf(root: unknown): number {
   let deepest = 0;

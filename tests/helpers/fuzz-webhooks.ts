@@ -11,6 +11,8 @@ import {
   identityOf,
   isIdentityName,
   isRecord,
+  jsonDepthLimit,
+  levelsOf,
   maxPlatformLeadIdBytes,
   maxWebhookBytes,
 } from "./fuzz-oracle.ts";
@@ -232,6 +234,7 @@ function expectForm(spec: FormSpec, id: string, body: string, contentType: strin
   } catch {
     return refused(400, "not JSON");
   }
+  if (!urlencoded && levelsOf(parsed) > jsonDepthLimit) return refused(422, `nested over ${jsonDepthLimit} levels`);
   if (!(parsed instanceof URLSearchParams) && !isRecord(parsed)) return refused(400, "not an object");
   const flat = flattenForm(parsed);
   if ("overLimit" in flat) return refused(422, flat.overLimit);
@@ -495,6 +498,15 @@ export function planGoogle(spec: GoogleSpec, tag: CaseTag, secrets: FuzzSecrets)
   };
 }
 
+/** Levels of a JSON body (0 when it is not JSON). */
+function jsonLevels(body: string): number {
+  try {
+    return levelsOf(JSON.parse(body));
+  } catch {
+    return 0;
+  }
+}
+
 function expectGoogle(spec: GoogleSpec, body: string, leadId: string) {
   const loose = spec.contentType === "text/plain" || spec.contentType === "missing";
   const refused = (status: number, why: string) => ({
@@ -504,6 +516,7 @@ function expectGoogle(spec: GoogleSpec, body: string, leadId: string) {
   });
   if (Buffer.byteLength(body) > maxWebhookBytes) return refused(413, "over 256 KB");
   if (spec.fault === "not-json") return refused(400, "not JSON");
+  if (jsonLevels(body) > jsonDepthLimit) return refused(422, `nested over ${jsonDepthLimit} levels`);
   if (["wrong-key", "no-key", "key-number", "json-array"].includes(spec.fault)) return refused(401, spec.fault);
   if (spec.fault !== "none") return refused(422, spec.fault);
   if (Buffer.byteLength(leadId) > maxPlatformLeadIdBytes) return refused(422, "lead_id over 512 bytes");
