@@ -5,14 +5,19 @@
  * the stack is still up, every accepted lead with a valid email or phone is stored exactly once
  * (one lead per person, one source per delivery), nothing else is stored, and every accepted
  * event is applied. `LEADFLOW_FUZZ_RUNS` sets the number of generated cases (each one request or
- * a few), `LEADFLOW_FUZZ_SEED` replays a run; `npm run bench -- fuzz` runs 10,000.
+ * a few), `LEADFLOW_FUZZ_SEED` replays a run (`random` draws a new one); `npm run bench -- fuzz`
+ * runs 10,000 with a new seed each time. `npm test` uses a fixed seed, so CI gives the same answer
+ * twice: exploring new seeds is the benchmark's and a developer's job, not a gate's.
  */
 import { describe, expect, inject, it } from "vitest";
 import { describeFailures, runFuzz } from "../helpers/fuzz-run.ts";
 import { testSecrets } from "../helpers/secrets.ts";
 
 const runs = Number(process.env.LEADFLOW_FUZZ_RUNS ?? 800);
-const seed = Number(process.env.LEADFLOW_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
+/** The seed `npm test` runs: the one that found the last oracle gap (a deep top-level list). */
+const fixedSeed = 2107119035;
+const seedSetting = process.env.LEADFLOW_FUZZ_SEED;
+const seed = seedSetting === "random" ? Math.floor(Math.random() * 2 ** 31) : Number(seedSetting ?? fixedSeed);
 
 describe(`fuzzing every route (${runs} generated cases, seed ${seed})`, () => {
   it("answers within the contract, stays up, stores each accepted lead exactly once and nothing else", async () => {
