@@ -19,7 +19,7 @@ import { performance } from "node:perf_hooks";
 import { developmentSecrets, dynamoClient, localTableName } from "@leadflow/local";
 import { createRoutingStore } from "@leadflow/store";
 import { Webhook } from "standardwebhooks";
-import { cpuSeconds, peakMemoryMB, percentiles } from "./load.ts";
+import { cpuSeconds, peakMemoryMB, percentiles, signedJsonHeaders } from "./load.ts";
 import { writeBlock } from "./report.ts";
 import { startStackProcess, stopProcess } from "./stack-process.ts";
 
@@ -177,16 +177,10 @@ async function sendPaced(origin: string, names: string[], perSecond: number, onS
 
 function sendLead(origin: string, webhook: Webhook, name: string): Promise<number> {
   const id = `msg_${name}`;
-  const now = new Date();
   const body = JSON.stringify({ email: `${name}@acme-rockets.com`, first_name: name, phone: phoneOfLead(name) });
   return fetch(`${origin}/webhooks/hot-form`, {
     method: "POST",
-    headers: {
-      "content-type": "application/json",
-      "webhook-id": id,
-      "webhook-timestamp": String(Math.floor(now.getTime() / 1000)),
-      "webhook-signature": webhook.sign(id, now, body),
-    },
+    headers: signedJsonHeaders(webhook, id, body),
     body,
   }).then((response) => response.status);
 }

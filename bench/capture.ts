@@ -12,7 +12,7 @@ import { developmentSecrets, dynamoClient, localTableName, sqsClient } from "@le
 import { createEntities } from "@leadflow/store";
 import { Webhook } from "standardwebhooks";
 import { type Dispatcher, Pool } from "undici";
-import { load, peakMemoryMB } from "./load.ts";
+import { load, peakMemoryMB, signedJsonHeaders } from "./load.ts";
 import { writeResults } from "./report.ts";
 import { startProcess, startStackProcess, stopProcess } from "./stack-process.ts";
 
@@ -29,7 +29,6 @@ function prepare(count: number, first = 0): Dispatcher.RequestOptions[] {
   return Array.from({ length: count }, (_, offset) => {
     const index = first + offset;
     const id = `msg_${run}_${index}`;
-    const now = new Date();
     const body = JSON.stringify({
       email: `bench-${run}-${index}@example.com`,
       first_name: "Bench",
@@ -41,12 +40,7 @@ function prepare(count: number, first = 0): Dispatcher.RequestOptions[] {
     return {
       path: "/webhooks/form",
       method: "POST" as const,
-      headers: {
-        "content-type": "application/json",
-        "webhook-id": id,
-        "webhook-timestamp": String(Math.floor(now.getTime() / 1000)),
-        "webhook-signature": webhook.sign(id, now, body),
-      },
+      headers: signedJsonHeaders(webhook, id, body),
       body,
     };
   });

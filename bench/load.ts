@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
+import type { Webhook } from "standardwebhooks";
 import type { Dispatcher, Pool } from "undici";
 
 export interface Percentiles {
@@ -78,4 +79,15 @@ export function descendantsOf(pid: number): number[] {
     .filter(Boolean)
     .map(Number);
   return direct.flatMap((child) => [child, ...descendantsOf(child)]);
+}
+
+/** The Standard Webhooks headers of a signed JSON delivery, as a form platform sends them. */
+export function signedJsonHeaders(webhook: Webhook, id: string, body: string): Record<string, string> {
+  const now = new Date();
+  return {
+    "content-type": "application/json",
+    "webhook-id": id,
+    "webhook-timestamp": String(Math.floor(now.getTime() / 1000)),
+    "webhook-signature": webhook.sign(id, now, body),
+  };
 }

@@ -1,8 +1,7 @@
-import type { IncomingMessage } from "node:http";
 import { z } from "zod";
 import type { LocalTool } from "./gateway.ts";
 import type { Outbox } from "./outbox.ts";
-import { reply } from "./reply.ts";
+import { readJson, reply } from "./reply.ts";
 
 const OutageSchema = z.object({ channel: z.enum(["email", "sms"]), on: z.boolean() });
 
@@ -44,14 +43,4 @@ export function messagesTool(outbox: Outbox): LocalTool {
     }
     reply(response, 404, { error: { code: "not_found", message: `No local tool at /_local/messages${path}` } });
   };
-}
-
-async function readJson(request: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of request) chunks.push(chunk as Buffer);
-  try {
-    return JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}");
-  } catch {
-    return undefined;
-  }
 }

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { readJson } from "./reply.ts";
 
 const maxCallsKept = 1_000;
 
@@ -19,12 +20,12 @@ export function metaGraphStandIn() {
       response.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
     };
     if (path === "/leads" && request.method === "POST") {
-      for (const [id, lead] of Object.entries((await readJson(request)) as Record<string, unknown>))
+      for (const [id, lead] of Object.entries(((await readJson(request)) ?? {}) as Record<string, unknown>))
         leads.set(id, lead);
       return reply(200, { leads: leads.size });
     }
     if (path === "/outage" && request.method === "POST") {
-      outage = ((await readJson(request)) as { on?: boolean }).on === true;
+      outage = (((await readJson(request)) ?? {}) as { on?: boolean }).on === true;
       return reply(200, { outage });
     }
     if (path === "/calls") return reply(200, calls);
@@ -47,14 +48,4 @@ export function metaGraphStandIn() {
 
 function graphError(message: string, type: string, code: number) {
   return { error: { message, type, code, fbtrace_id: "LocalStandIn" } };
-}
-
-async function readJson(request: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of request) chunks.push(chunk as Buffer);
-  try {
-    return JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}");
-  } catch {
-    return {};
-  }
 }

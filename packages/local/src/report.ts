@@ -3,20 +3,11 @@
  * running `npm start` (or LEADFLOW_URL) as tables, per rep and per team (default: the last 7 days).
  */
 import { parseArgs } from "node:util";
+import type { SpeedToLeadRow } from "@leadflow/core";
 import { developmentSecrets } from "@leadflow/manifest";
 import { localStackUrl } from "./tool-environment.ts";
 
-interface Row {
-  team: string;
-  rep?: string;
-  alerts: number;
-  accepted: number;
-  declined: number;
-  timedOut: number;
-  escalated: number;
-  p50AcceptSeconds: number | null;
-  p90AcceptSeconds: number | null;
-}
+type Row = SpeedToLeadRow;
 
 const reports = ["speed-to-lead"];
 const { values, positionals } = parseArgs({
