@@ -34,6 +34,12 @@ const routeAuthorization: Record<RouteKey, string> = {
   "POST /alerts/{token}":
     "A rep's accept or decline from the alert page: the token in the link is the credential (as for GET), and " +
     "the answer is taken only while the alert waits, by a conditional write.",
+  "GET /unsubscribe/{token}":
+    "A nurture email's unsubscribe link: the unguessable token in it (128 random bits) is the credential; " +
+    "the page only shows the address masked and changes nothing.",
+  "POST /unsubscribe/{token}":
+    "RFC 8058 one-click unsubscribe from a mail client or the page: the token in the link is the credential, " +
+    "and all it can do is unsubscribe the address it was sent to.",
   "GET /reports/speed-to-lead":
     "Admin route: the handler requires the x-api-key header to match ADMIN_API_KEY (constant-time) first.",
 };

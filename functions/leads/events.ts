@@ -1,5 +1,6 @@
 import { EventsBodySchema, EventsMessageSchema, NotFoundError, validateEvents } from "@leadflow/core";
 import {
+  clock,
   httpHandler,
   json,
   leadStore,
@@ -22,7 +23,7 @@ const Path = z.object({ id: z.string().min(1).max(128) });
 export const handler = httpHandler(async (event) => {
   requireApiKey(event, EVENTS_API_KEY, ADMIN_API_KEY);
   const { id } = parseInput(Path, event.pathParameters, "path");
-  const now = new Date();
+  const now = clock.now();
   const events = validateEvents(parseBody(EventsBodySchema, event), scoringModel(), now);
   if (!(await leadStore().leadExists(id))) throw new NotFoundError(`No lead with id ${id}`);
   await enqueue([{ leadId: id, receivedAt: now.toISOString(), events }]);

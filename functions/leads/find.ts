@@ -1,5 +1,14 @@
 import { phoneFromQuery, toLeadView } from "@leadflow/core";
-import { httpHandler, json, leadStore, loadSecrets, parseInput, requireApiKey, scoringModel } from "@leadflow/lambda";
+import {
+  clock,
+  httpHandler,
+  json,
+  leadStore,
+  loadSecrets,
+  parseInput,
+  requireApiKey,
+  scoringModel,
+} from "@leadflow/lambda";
 import { z } from "zod";
 
 const { ADMIN_API_KEY } = await loadSecrets(["ADMIN_API_KEY"]);
@@ -22,5 +31,5 @@ export const handler = httpHandler(async (event) => {
   const leadId =
     "email" in query ? await store.findLeadIdByEmail(query.email) : await store.findLeadIdByPhone(query.phone);
   const found = leadId ? await store.getLeadWithHistory(leadId) : undefined;
-  return json(200, { items: found ? [toLeadView(found.lead, found.history, scoringModel(), new Date())] : [] });
+  return json(200, { items: found ? [toLeadView(found.lead, found.history, scoringModel(), clock.now())] : [] });
 });

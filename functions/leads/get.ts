@@ -1,5 +1,14 @@
 import { NotFoundError, toLeadView } from "@leadflow/core";
-import { httpHandler, json, leadStore, loadSecrets, parseInput, requireApiKey, scoringModel } from "@leadflow/lambda";
+import {
+  clock,
+  httpHandler,
+  json,
+  leadStore,
+  loadSecrets,
+  parseInput,
+  requireApiKey,
+  scoringModel,
+} from "@leadflow/lambda";
 import { z } from "zod";
 
 const { ADMIN_API_KEY } = await loadSecrets(["ADMIN_API_KEY"]);
@@ -11,5 +20,5 @@ export const handler = httpHandler(async (event) => {
   const { id } = parseInput(Path, event.pathParameters, "path");
   const found = await leadStore().getLeadWithHistory(id);
   if (!found) throw new NotFoundError(`No lead with id ${id}`);
-  return json(200, toLeadView(found.lead, found.history, scoringModel(), new Date()));
+  return json(200, toLeadView(found.lead, found.history, scoringModel(), clock.now()));
 });

@@ -1,5 +1,5 @@
 import { speedToLeadReport } from "@leadflow/core";
-import { httpHandler, json, loadSecrets, parseInput, requireApiKey, routingStore } from "@leadflow/lambda";
+import { clock, httpHandler, json, loadSecrets, parseInput, requireApiKey, routingStore } from "@leadflow/lambda";
 import { z } from "zod";
 
 const { ADMIN_API_KEY } = await loadSecrets(["ADMIN_API_KEY"]);
@@ -10,7 +10,7 @@ const Query = z
     to: z.iso.datetime({ offset: true }).optional(),
   })
   .transform(({ from, to }) => {
-    const end = to ? new Date(to) : new Date();
+    const end = to ? new Date(to) : clock.now();
     return { from: from ? new Date(from) : new Date(end.getTime() - weekMs), to: end };
   })
   .refine(({ from, to }) => from < to, { message: "from must be before to", path: ["from"] })

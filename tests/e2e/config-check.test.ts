@@ -68,7 +68,8 @@ describe("npm run config:check", () => {
     const result = await configCheck();
     expect(result).toEqual({
       code: 0,
-      stdout: "config/sources.yaml, config/scoring.yaml, config/routing.yaml: OK\n",
+      stdout:
+        "config/sources.yaml, config/scoring.yaml, config/routing.yaml, config/templates/*.liquid (2 files), config/sequences/*.yaml (1 file): OK\n",
       stderr: "",
     });
   });
@@ -123,7 +124,7 @@ describe("npm run config:check -- --config DIR", () => {
     writeFileSync(join(dir, "scoring.yaml"), `${validScoring.join("\n")}\n`);
     expect(await npmConfigCheck(dir)).toEqual({
       code: 0,
-      stdout: `config/sources.yaml, ${join(dir, "scoring.yaml")}, config/routing.yaml: OK\n`,
+      stdout: `config/sources.yaml, ${join(dir, "scoring.yaml")}, config/routing.yaml, config/templates/*.liquid (2 files), config/sequences/*.yaml (1 file): OK\n`,
       stderr: "",
     });
   });
@@ -132,7 +133,7 @@ describe("npm run config:check -- --config DIR", () => {
     writeFileSync(join(dir, "scoring.yaml"), `${validScoring.join("\n")}\n`);
     const result = await npmConfigCheck("mine", workDir);
     expect(result.stdout).toBe(
-      `config/sources.yaml, ${join(relative(process.cwd(), dir), "scoring.yaml")}, config/routing.yaml: OK\n`,
+      `config/sources.yaml, ${join(relative(process.cwd(), dir), "scoring.yaml")}, config/routing.yaml, config/templates/*.liquid (2 files), config/sequences/*.yaml (1 file): OK\n`,
     );
   });
 

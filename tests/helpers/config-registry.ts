@@ -15,7 +15,7 @@ const snippets = configFolder("snippets", {
   compile: (files) => compileEachFile(files, ({ file, text }) => checkedSnippet(file, text)),
 });
 
-/** The real registry plus two folder entries that exist only in tests: no product config is a folder yet. */
+/** The real registry (sequences and templates are folders) plus two folder entries that exist only in tests. */
 export const testRegistry = { ...configRegistry, notes, snippets };
 
 /** A snippet may not contain `TODO`: the issue points at it. */

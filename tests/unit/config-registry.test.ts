@@ -55,6 +55,9 @@ describe("a folder entry", () => {
       "sources.yaml",
       "scoring.yaml",
       "routing.yaml",
+      "templates/demo-offer.liquid",
+      "templates/reactivate-1.liquid",
+      "sequences/cold-reactivation.yaml",
       "notes/a.yaml",
       "notes/b.yaml",
       "snippets/hello.txt",
@@ -95,6 +98,8 @@ describe("a config directory with a fallback (--config DIR over config/)", () =>
       ["sources", join(project, "sources.yaml")],
       ["scoring", join(project, "scoring.yaml")],
       ["routing", join(project, "routing.yaml")],
+      ["templates", join(project, "templates")],
+      ["sequences", join(project, "sequences")],
       ["notes", join(project, "notes")],
       ["snippets", join(project, "snippets")],
     ]);
@@ -153,7 +158,7 @@ describe("npm run config:check's report", () => {
     write(join(dir, "scoring.yaml"), cheaperDemos);
     expect(configCheckReport(dir, { fallbackDir: project, registry: testRegistry })).toEqual({
       ok: true,
-      stdout: `${join(project, "sources.yaml")}, ${join(dir, "scoring.yaml")}, ${join(project, "routing.yaml")}, ${join(project, "notes")}/*.yaml (2 files), ${join(project, "snippets")}/*.txt (1 file): OK\n`,
+      stdout: `${join(project, "sources.yaml")}, ${join(dir, "scoring.yaml")}, ${join(project, "routing.yaml")}, ${join(project, "templates")}/*.liquid (2 files), ${join(project, "sequences")}/*.yaml (1 file), ${join(project, "notes")}/*.yaml (2 files), ${join(project, "snippets")}/*.txt (1 file): OK\n`,
       stderr: "",
     });
   });

@@ -160,7 +160,15 @@ describe("folders and --config DIR, from the edit to the handlers", () => {
 
   it("copies every file and folder, those DIR lacks from config/, and hands handlers the folder compiled", () => {
     const copy = config?.current() as string;
-    expect(readdirSync(copy).sort()).toEqual(["notes", "routing.yaml", "scoring.yaml", "snippets", "sources.yaml"]);
+    expect(readdirSync(copy).sort()).toEqual([
+      "notes",
+      "routing.yaml",
+      "scoring.yaml",
+      "sequences",
+      "snippets",
+      "sources.yaml",
+      "templates",
+    ]);
     expect(readdirSync(join(copy, "notes"))).toEqual(["a.yaml", "b.yaml"]);
     expect(noteNames()).toEqual(["a.yaml", "b.yaml"]);
     expect(handlerNotes().get("b.yaml")).toEqual({ title: "b.yaml", points: 2 });

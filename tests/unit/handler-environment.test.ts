@@ -121,6 +121,7 @@ describe("localEnvironmentFor", () => {
       events: { url: "http://events", deadLetterUrl: "http://events-dlq" },
       qualified: { url: "http://qualified", deadLetterUrl: "http://qualified-dlq" },
       outbound: { url: "http://outbound", deadLetterUrl: "http://outbound-dlq" },
+      nurture: { url: "http://nurture", deadLetterUrl: "http://nurture-dlq" },
     },
     domainEventTopicArn: "arn:aws:sns:us-east-1:000000000000:leadflow-domain-events",
     workflowArns: {},

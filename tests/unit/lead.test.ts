@@ -55,6 +55,14 @@ describe("applying a capture to a lead", () => {
     });
   });
 
+  it("keeps the lead's time zone like its other profile fields: the newest delivery's wins", () => {
+    const lead = applyCapture(undefined, capture({ timezone: "Europe/Paris" }), { leadId: "l", now }).lead;
+    expect(lead.timezone).toBe("Europe/Paris");
+    const moved = applyCapture(lead, capture({ timezone: "America/Chicago" }), { leadId: "l", now });
+    expect(moved.lead.timezone).toBe("America/Chicago");
+    expect(moved.changedFields).toContain("timezone");
+  });
+
   it("merges custom fields and keeps consent with its source and time", () => {
     const first = capture({ custom: { budget: "10k" }, consent: { email: true } });
     const lead = applyCapture(undefined, first, { leadId: "l", now }).lead;

@@ -92,6 +92,22 @@ describe("normalisation", () => {
     expect(lead.custom).toEqual({ phone: "call me maybe" });
   });
 
+  it("reads a time zone under timezone, time_zone or tz, spelled as IANA does", () => {
+    expect(mapDefault({ email: "a@example.com", "Time Zone": "Europe/Paris" }).values.timezone).toBe("Europe/Paris");
+    expect(normalizeLead(mapDefault({ email: "a@example.com", tz: " america/new_york " })).timezone).toBe(
+      "America/New_York",
+    );
+    expect(normalizeLead(mapDefault({ email: "a@example.com", time_zone: "UTC" })).timezone).toBe("UTC");
+  });
+
+  it("keeps a time zone that names no IANA zone (or is an offset) as a custom field", () => {
+    for (const given of ["Mars/Olympus", "+05:00", "GMT+2", "Eastern time"]) {
+      const lead = normalizeLead(mapDefault({ email: "a@example.com", timezone: given }));
+      expect(lead.timezone).toBeUndefined();
+      expect(lead.custom).toEqual({ timezone: given });
+    }
+  });
+
   it("reads consent flags as given", () => {
     const lead = normalizeLead(mapDefault({ email: "a@example.com", marketing_consent: "yes", sms_consent: "false" }));
     expect(lead.consent).toEqual({ email: true, sms: false });

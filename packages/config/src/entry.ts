@@ -28,7 +28,7 @@ export interface ConfigFileEntry<Compiled = unknown, Schema extends z.ZodType = 
 }
 
 /** A folder of config/: every file matching `pattern`, each checked on its own, then compiled together. */
-export interface ConfigFolderEntry<Compiled = unknown, Item = unknown> {
+export interface ConfigFolderEntry<Compiled = unknown, Item = unknown, Needs extends ConfigNeeds = ConfigNeeds> {
   readonly kind: "folder";
   /** The folder's name in the config directory: `sequences`. */
   readonly name: string;
@@ -36,9 +36,26 @@ export interface ConfigFolderEntry<Compiled = unknown, Item = unknown> {
   readonly pattern: string;
   /** Each file's schema (the files are then YAML); without one, each file is handed over as text. */
   readonly schema: z.ZodType | undefined;
+  /** The name of the JSON Schema it writes to config/schema/, when not `<name>.schema.json`. */
+  readonly schemaFile?: string;
+  /**
+   * Other entries of the same registry its compile step reads (`{ templates }`): each is read and
+   * compiled first and handed over compiled; while one of them has mistakes, this one is not
+   * compiled (their mistakes are theirs, reported once).
+   */
+  readonly needs?: Needs;
   /** Builds what handlers use from the folder's files, in name order (none when the folder is absent). */
-  compile(files: ConfigFolderFile<Item>[]): Compiled;
+  compile(files: ConfigFolderFile<Item>[], needs: CompiledNeeds<Needs>): Compiled;
 }
+
+/** Entries another entry's compile step reads, by the name it reads them by. */
+export type ConfigNeeds = Readonly<Record<string, ConfigEntry>>;
+
+/** Each needed entry's compiled value. */
+export type CompiledNeeds<Needs extends ConfigNeeds> = { readonly [Key in keyof Needs]: CompiledOf<Needs[Key]> };
+
+/** What an entry compiles to. */
+export type CompiledOf<Entry extends ConfigEntry> = ReturnType<Entry["compile"]>;
 
 export type ConfigEntry = ConfigFileEntry | ConfigFolderEntry;
 
@@ -47,7 +64,7 @@ export type ConfigRegistry = Readonly<Record<string, ConfigEntry>>;
 
 /** What handlers get: each entry's compiled value, under the entry's key. */
 export type CompiledConfig<Registry extends ConfigRegistry> = {
-  readonly [Key in keyof Registry]: ReturnType<Registry[Key]["compile"]>;
+  readonly [Key in keyof Registry]: CompiledOf<Registry[Key]>;
 };
 
 /** A YAML file entry: `configFile("routing.yaml", RoutingConfigSchema, compileRouting)`. */
@@ -62,21 +79,47 @@ export function configFile<Schema extends z.ZodType, Compiled>(
 /**
  * A folder entry: `configFolder("sequences", { pattern: "*.yaml", schema: SequenceSchema, compile })`
  * checks each file against the schema (file:line:column), or, without a schema, hands `compile`
- * each file's text (`configFolder("templates", { pattern: "*.liquid", compile })`).
+ * each file's text (`configFolder("templates", { pattern: "*.liquid", compile })`). With `needs:
+ * { templates }`, `compile` also gets the templates entry compiled: `compile(files, { templates })`.
  */
-export function configFolder<Schema extends z.ZodType, Compiled>(
+export function configFolder<Schema extends z.ZodType, Compiled, Needs extends ConfigNeeds = Record<never, never>>(
   name: string,
-  options: { pattern: string; schema: Schema; compile: (files: ConfigFolderFile<z.output<Schema>>[]) => Compiled },
-): ConfigFolderEntry<Compiled, z.output<Schema>>;
-export function configFolder<Compiled>(
+  options: {
+    pattern: string;
+    schema: Schema;
+    schemaFile?: string;
+    needs?: Needs;
+    compile: (files: ConfigFolderFile<z.output<Schema>>[], needs: CompiledNeeds<Needs>) => Compiled;
+  },
+): ConfigFolderEntry<Compiled, z.output<Schema>, Needs> & { readonly schema: Schema };
+export function configFolder<Compiled, Needs extends ConfigNeeds = Record<never, never>>(
   name: string,
-  options: { pattern: string; compile: (files: ConfigFolderFile<string>[]) => Compiled },
-): ConfigFolderEntry<Compiled, string>;
+  options: {
+    pattern: string;
+    needs?: Needs;
+    compile: (files: ConfigFolderFile<string>[], needs: CompiledNeeds<Needs>) => Compiled;
+  },
+): ConfigFolderEntry<Compiled, string, Needs>;
 export function configFolder(
   name: string,
-  options: { pattern: string; schema?: z.ZodType; compile: (files: ConfigFolderFile<never>[]) => unknown },
+  options: {
+    pattern: string;
+    schema?: z.ZodType;
+    schemaFile?: string;
+    needs?: ConfigNeeds;
+    compile: (files: ConfigFolderFile<never>[], needs: never) => unknown;
+  },
 ): ConfigFolderEntry {
-  return { kind: "folder", name, pattern: options.pattern, schema: options.schema, compile: options.compile };
+  const { pattern, schema, schemaFile, needs, compile } = options;
+  return {
+    kind: "folder",
+    name,
+    pattern,
+    schema,
+    ...(schemaFile === undefined ? {} : { schemaFile }),
+    ...(needs === undefined ? {} : { needs }),
+    compile,
+  } as ConfigFolderEntry;
 }
 
 /**

@@ -46,10 +46,27 @@ export function readConfigOf<Registry extends ConfigRegistry>(
     return { entries: [], files: [], issues: [issueAt(dir, "no such directory")], config: undefined };
   }
   const compiled: Record<string, unknown> = {};
-  const entries = Object.entries(registry).map(([key, entry]) => {
-    const { compiled: value, ...read } = readEntry(key, entry, dir, fallbackDir);
-    compiled[key] = value;
+  const reads = new Map<ConfigEntry, EntryRead>();
+  const reading = new Set<ConfigEntry>();
+  // Each entry read once, an entry's needs before it: a failed need leaves it uncompiled, no more.
+  const readOnce = (entry: ConfigEntry): EntryRead | undefined => {
+    let read = reads.get(entry);
+    if (!read) {
+      if (reading.has(entry)) return undefined;
+      reading.add(entry);
+      const needs = neededValues(entry, (needed) => {
+        const neededRead = readOnce(needed);
+        return !neededRead || neededRead.issues.length > 0 ? undefined : { value: neededRead.compiled };
+      });
+      read = readEntry(keyOf(registry, entry), entry, dir, fallbackDir, needs);
+      reads.set(entry, read);
+    }
     return read;
+  };
+  const entries = Object.entries(registry).map(([key, entry]) => {
+    const { compiled: value, ...read } = readOnce(entry) as EntryRead;
+    compiled[key] = value;
+    return { ...read, key };
   });
   const issues = entries.flatMap((entry) => entry.issues);
   return {
@@ -78,7 +95,11 @@ export function loadConfigOf<Registry extends ConfigRegistry>(
       enumerable: true,
       get() {
         if (!loaded) {
-          const read = readEntry(key, entry, dir, fallbackDir);
+          // A need is the handler config's own value: compiled once, its mistakes thrown as its own.
+          const needs = neededValues(entry, (needed) => ({
+            value: (config as Record<string, unknown>)[keyOf(registry, needed)],
+          }));
+          const read = readEntry(key, entry, dir, fallbackDir, needs);
           if (read.issues.length > 0) throw new ConfigError(read.issues);
           loaded = { value: read.compiled };
         }
@@ -106,9 +127,38 @@ export function locate(entry: ConfigEntry, dir: string, fallbackDir?: string): s
 
 type EntryRead = ConfigEntryRead & { compiled?: unknown };
 
-function readEntry(key: string, entry: ConfigEntry, dir: string, fallbackDir?: string): EntryRead {
+/** An entry's needs compiled, by the name its compile step reads them by; undefined when one has mistakes. */
+type NeededValues = () => Record<string, unknown> | undefined;
+
+function neededValues(
+  entry: ConfigEntry,
+  compiledOf: (needed: ConfigEntry) => { value: unknown } | undefined,
+): NeededValues {
+  return () => {
+    const values: Record<string, unknown> = {};
+    for (const [name, needed] of Object.entries(entry.kind === "folder" ? (entry.needs ?? {}) : {})) {
+      const found = compiledOf(needed);
+      if (!found) return undefined;
+      values[name] = found.value;
+    }
+    return values;
+  };
+}
+
+/** An entry's key in the registry; a needed entry left out of it is known by its name. */
+function keyOf(registry: ConfigRegistry, entry: ConfigEntry): string {
+  return Object.entries(registry).find(([, candidate]) => candidate === entry)?.[0] ?? entry.name;
+}
+
+function readEntry(
+  key: string,
+  entry: ConfigEntry,
+  dir: string,
+  fallbackDir: string | undefined,
+  needs: NeededValues,
+): EntryRead {
   const location = locate(entry, dir, fallbackDir);
-  if (entry.kind === "folder") return readFolder(key, entry, location);
+  if (entry.kind === "folder") return readFolder(key, entry, location, needs);
   if (location === undefined) {
     const elsewhere = fallbackDir && resolve(fallbackDir) !== resolve(dir) ? ` (nor in ${fallbackDir})` : "";
     return { key, entry, location, files: [], issues: [issueAt(join(dir, entry.name), `not found${elsewhere}`)] };
@@ -128,7 +178,12 @@ function readEntry(key: string, entry: ConfigEntry, dir: string, fallbackDir?: s
   }
 }
 
-function readFolder(key: string, entry: ConfigFolderEntry, location: string | undefined): EntryRead {
+function readFolder(
+  key: string,
+  entry: ConfigFolderEntry,
+  location: string | undefined,
+  needs: NeededValues,
+): EntryRead {
   const read = { key, entry, location };
   if (location !== undefined && !isDirectory(location)) {
     return { ...read, files: [], issues: [issueAt(location, "is a file; expected a folder")] };
@@ -155,7 +210,9 @@ function readFolder(key: string, entry: ConfigFolderEntry, location: string | un
   const texts = files.map(({ path, file, text }) => ({ path, file, text }));
   if (issues.length > 0) return { ...read, files: texts, issues };
   try {
-    return { ...read, files: texts, issues, compiled: entry.compile(checked) };
+    const needed = needs();
+    if (needed === undefined) return { ...read, files: texts, issues };
+    return { ...read, files: texts, issues, compiled: entry.compile(checked, needed as never) };
   } catch (error) {
     return { ...read, files: texts, issues: issuesOf(error, location ?? entry.name) };
   }

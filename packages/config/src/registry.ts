@@ -2,22 +2,36 @@ import { compileSources, SourcesConfigSchema } from "@leadflow/channels";
 import {
   compileRouting,
   compileScoring,
+  compileSequences,
+  compileTemplates,
   configVersion,
   RoutingConfigSchema,
   ScoringConfigSchema,
+  SequenceSchema,
 } from "@leadflow/core";
-import { type CompiledConfig, type ConfigRegistry, configFile } from "./entry.ts";
+import { type CompiledConfig, type ConfigRegistry, configFile, configFolder } from "./entry.ts";
 import { type ConfigRead, loadConfigOf, readConfigOf } from "./read.ts";
 
 /**
  * Every file and folder of marketer config, with its schema and how it is compiled. This list is
  * the only one: `npm run config:check` and `config:schema`, `npm start`'s watcher and checked
  * copy, and the handlers (`config()` in @leadflow/lambda) all read it. A new file or folder is one
- * entry here, under the key handlers read it by:
- *
- *   sequences: configFolder("sequences", { pattern: "*.yaml", schema: SequenceSchema, compile: compileSequences }),
- *   templates: configFolder("templates", { pattern: "*.liquid", compile: compileTemplates }),
+ * entry here, under the key handlers read it by. An entry whose compile step reads another names
+ * it in `needs` (sequences need the templates they send).
  */
+
+/** config/templates/*.liquid: each parsed and rendered against a sample lead; `byName(name)`. */
+const templates = configFolder("templates", { pattern: "*.liquid", compile: compileTemplates });
+
+/** config/sequences/*.yaml: each checked against its schema, then against the templates; `byId(id)`. */
+const sequences = configFolder("sequences", {
+  pattern: "*.yaml",
+  schema: SequenceSchema,
+  schemaFile: "sequence.schema.json",
+  needs: { templates },
+  compile: (files, needs) => compileSequences(files, needs.templates),
+});
+
 export const configRegistry = {
   sources: configFile("sources.yaml", SourcesConfigSchema, compileSources),
   scoring: configFile("scoring.yaml", ScoringConfigSchema, (config, { text }) =>
@@ -26,6 +40,8 @@ export const configRegistry = {
   routing: configFile("routing.yaml", RoutingConfigSchema, (config, { text }) =>
     compileRouting(config, configVersion(text)),
   ),
+  templates,
+  sequences,
 } satisfies ConfigRegistry;
 
 export type LeadflowRegistry = typeof configRegistry;

@@ -4,7 +4,7 @@ import type { ConfigEntry } from "./entry.ts";
 /** An entry with a schema: every file entry, and folder entries whose files are YAML. */
 export type SchemaEntry = ConfigEntry & { schema: z.ZodType };
 
-export function hasSchema(entry: ConfigEntry): entry is SchemaEntry {
+export function hasSchema<Entry extends ConfigEntry>(entry: Entry): entry is Entry & SchemaEntry {
   return entry.schema !== undefined;
 }
 
@@ -18,7 +18,11 @@ export function jsonSchemaOf(entry: SchemaEntry): string {
   return `${JSON.stringify({ ...schema, title }, null, 2)}\n`;
 }
 
-/** `scoring.yaml` → `scoring.schema.json`; the folder `sequences` → `sequences.schema.json`. */
+/**
+ * `scoring.yaml` → `scoring.schema.json`; a folder → its `schemaFile` (`sequences/*.yaml` →
+ * `sequence.schema.json`: the schema of one file), else `<folder>.schema.json`.
+ */
 export function schemaFileName(entry: ConfigEntry): string {
+  if (entry.kind === "folder" && entry.schemaFile !== undefined) return entry.schemaFile;
   return `${entry.kind === "file" ? entry.name.replace(/\.[^.]+$/, "") : entry.name}.schema.json`;
 }

@@ -14,6 +14,7 @@ export * from "./leads/stages.ts";
 export * from "./leads/updates.ts";
 export * from "./leads/view.ts";
 export * from "./messages.ts";
+export * from "./nurture/index.ts";
 export * from "./records.ts";
 export * from "./routing/alerts.ts";
 export * from "./routing/config.ts";

@@ -3,13 +3,18 @@ import { type DomainEventPublisher, DomainEventSchema, type ScoringDependencies 
 import { environmentNames } from "@leadflow/manifest";
 import { createLeadStore } from "@leadflow/store";
 import { clients } from "./clients.ts";
+import { clock } from "./clock.ts";
 import { once, perConfig } from "./once.ts";
 import { requiredSetting, setting } from "./settings.ts";
 import { topicPublisher } from "./sns.ts";
 
 /** Shared building blocks, built on first use and kept for the life of the process (or the config). */
 export const leadStore = once(() =>
-  createLeadStore({ client: clients.dynamodb(), tableName: requiredSetting(environmentNames.tableName) }),
+  createLeadStore({
+    client: clients.dynamodb(),
+    tableName: requiredSetting(environmentNames.tableName),
+    now: clock.nowIso,
+  }),
 );
 
 /**
@@ -38,6 +43,6 @@ export const scoringDependencies = perConfig(
     repository: leadStore(),
     publisher: eventPublisher(),
     model: scoringModel(),
-    now: () => new Date().toISOString(),
+    now: clock.nowIso,
   }),
 );

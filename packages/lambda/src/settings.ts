@@ -12,6 +12,8 @@ const defaults = {
   LEADFLOW_CONFIG_DIR: "config",
   /** Multiplies speed-to-lead's accept times and holds: npm start -- --fast sets 1/60. */
   WORKFLOW_TIME_SCALE: "1",
+  /** Where nurture takes a lead to be when nothing about it gives a time zone. */
+  NURTURE_ACCOUNT_TIMEZONE: "UTC",
 } as const;
 
 export function setting(name: keyof typeof defaults): string {

@@ -10,6 +10,7 @@ import type { AlertStep, SpeedToLeadDependencies, WorkflowTasks } from "@leadflo
 import { environmentNames } from "@leadflow/manifest";
 import { createRoutingStore } from "@leadflow/store";
 import { clients } from "./clients.ts";
+import { clock } from "./clock.ts";
 import { config, eventPublisher, leadStore, scoringModel } from "./composition.ts";
 import { logger } from "./logger.ts";
 import { once, perConfig } from "./once.ts";
@@ -66,7 +67,7 @@ export const speedToLeadDependencies = perConfig((): SpeedToLeadDependencies => 
     },
     from: routing.from,
     linkFor: async (token) => `${await publicUrl()}/alerts/${token}`,
-    now: () => new Date(),
+    now: clock.now,
     get timeScale() {
       return Number(setting("WORKFLOW_TIME_SCALE"));
     },

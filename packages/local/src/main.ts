@@ -1,10 +1,10 @@
 /** `npm start`: leadflow on this machine, against in-process emulators, with no AWS account. */
 import { parseArgs } from "node:util";
 import { ConfigError } from "@leadflow/core";
-import { routes, schedules, workflows } from "@leadflow/manifest";
+import { routes, workflows } from "@leadflow/manifest";
 import { configDirOption } from "./config-files.ts";
 import { developmentSecrets, loadDotEnv } from "./development.ts";
-import { fastTimeScale, startLocalStack } from "./stack.ts";
+import { startLocalStack } from "./stack.ts";
 
 const usage = `Usage: npm start -- [--port N] [--data DIR] [--config DIR] [--fast]
 
@@ -57,13 +57,12 @@ ${Object.keys(routes)
   .map((route) => `              ${route}`)
   .join("\n")}
 
-  Schedules   ${Object.entries(schedules)
-    .map(
-      ([name, schedule]) =>
-        `${name} every ${everyText(schedule.localEverySeconds * (values.fast ? fastTimeScale : 1))}`,
-    )
-    .join(", ")}
-              (run one now: npm run trigger -- <name>)
+  Schedules   ${stack.schedules
+    .list()
+    .map(({ name, schedule }) => `${name} ${schedule}`)
+    .join("\n              ")}
+              (on the local clock${values.fast ? ", its waits ÷30" : ""}: GET ${stack.url}/_local/schedules;
+              run one now: npm run trigger -- <name>; POST ${stack.url}/_local/clock {"advance":"P3D"})
 
   Messages    GET ${stack.url}/_local/messages  (every email and SMS sent, oldest first)
               POST ${stack.url}/_local/messages/outage  {"channel":"sms","on":true} makes SMS sends fail
@@ -108,7 +107,3 @@ void stack.failed.then((error) => {
   process.exit(1);
 });
 process.on("SIGTERM", () => void shutdown("SIGTERM"));
-
-function everyText(seconds: number): string {
-  return seconds >= 3600 ? `${Math.round(seconds / 3600)} h` : `${Math.round(seconds / 60)} min`;
-}

@@ -1,5 +1,6 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { clock } from "@leadflow/lambda";
 
 export type OutboxChannel = "email" | "sms";
 
@@ -41,7 +42,7 @@ export function openOutbox(dataDir?: string) {
   return {
     outage,
     record(item: Omit<OutboxItem, "at">): OutboxItem {
-      const recorded = { ...item, at: new Date().toISOString() };
+      const recorded = { ...item, at: clock.nowIso() };
       items.push(recorded);
       if (file) appendFileSync(file, `${JSON.stringify(recorded)}\n`);
       return recorded;

@@ -15,6 +15,7 @@ import {
   secretNames,
   workflows,
 } from "@leadflow/manifest";
+import { clockTool } from "./clock-tool.ts";
 import { type CheckedConfigInUse, useCheckedConfig } from "./config-reload.ts";
 import { localTableName } from "./development.ts";
 import { ensureEventTopic, ensureQueues, type QueueLocation, snsClient, sqsClient, startSqs } from "./emulators.ts";
@@ -103,6 +104,7 @@ const redrivePath = "/_local/redrive";
 const schedulesPath = "/_local/schedules";
 const environmentPath = "/_local/environment";
 const messagesPath = "/_local/messages";
+const clockPath = "/_local/clock";
 
 /** Everything `npm start` runs: emulators, queue workers and the HTTP API, on this machine. */
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
@@ -213,6 +215,13 @@ async function startServices(
   gateway.mount(redrivePath, redriveTool(sqs, queues));
   gateway.mount(schedulesPath, localSchedules.tool);
   gateway.mount(messagesPath, messagesTool(outbox));
+  gateway.mount(
+    clockPath,
+    clockTool(async (offsetMs) => {
+      await worker.setClock(offsetMs);
+      await localSchedules.clockMoved();
+    }),
+  );
   // What command-line tools (rescore) need to reach this stack's table and topic: what the
   // daily refresh sees, which holds no secret.
   const secretSet = new Set<string>(secretNames);
@@ -312,6 +321,17 @@ async function startWorker(values: Record<string, string | undefined>, workerOpt
     process: child,
     dynamodbEndpoint,
     stop: () => stopChild(child),
+    /** Moves the worker's clock; resolves once its handlers go by it. */
+    setClock: (offsetMs: number) =>
+      new Promise<void>((resolve) => {
+        const listen = (message: WorkerMessage) => {
+          if (message.type !== "clock-set" || message.offsetMs !== offsetMs) return;
+          child.off("message", listen);
+          resolve();
+        };
+        child.on("message", listen);
+        child.send({ type: "clock", offsetMs } satisfies WorkerMessage);
+      }),
     /** The consumers' reports, asked of the worker. */
     handlerEnvironments: () =>
       new Promise<Record<string, HandlerEnvironmentReport>>((resolve) => {

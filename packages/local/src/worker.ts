@@ -5,6 +5,8 @@
  * environment (handler-environment.ts); this process's environment holds the values of secrets
  * and settings they are given from.
  */
+
+import { setLocalClockOffset } from "@leadflow/lambda";
 import {
   type ConsumerDefinition,
   consumers,
@@ -79,7 +81,10 @@ process.on("message", (message: WorkerMessage) => {
   if (message.type === "stop") void stop();
   else if (message.type === "busy" || message.type === "idle") gate.setBusy(message.type === "busy");
   else if (message.type === "config") handlers.setEverywhere(environmentNames.configDir, message.configDir);
-  else if (message.type === "report-handler-environments")
+  else if (message.type === "clock") {
+    setLocalClockOffset(message.offsetMs);
+    process.send?.({ type: "clock-set", offsetMs: message.offsetMs } satisfies WorkerMessage);
+  } else if (message.type === "report-handler-environments")
     process.send?.({ type: "handler-environments", report: handlers.report() } satisfies WorkerMessage);
 });
 process.on("disconnect", () => void stop());

@@ -80,6 +80,13 @@ export const queues = {
     maxReceiveCount: 12,
     deadLetterRetentionSeconds: 14 * days,
   },
+  /** Nurture steps that came due (the `nurture-step` tick), each run once by the `nurture` consumer. */
+  nurture: {
+    visibilityTimeoutSeconds: 120,
+    retentionSeconds: 4 * days,
+    maxReceiveCount: 12,
+    deadLetterRetentionSeconds: 14 * days,
+  },
 } as const satisfies Record<string, QueueDefinition>;
 export type QueueName = keyof typeof queues;
 
@@ -166,6 +173,9 @@ export const routes = {
     publishesEvents: true,
     answersWorkflows: ["speed-to-lead"],
   },
+  /** A nurture email's unsubscribe link: the token is the credential. GET shows a page, POST unsubscribes (RFC 8058). */
+  "GET /unsubscribe/{token}": { handler: "functions/nurture/unsubscribe-page.handler", table: "read" },
+  "POST /unsubscribe/{token}": { handler: "functions/nurture/unsubscribe.handler", table: "readwrite" },
   "GET /reports/speed-to-lead": {
     handler: "functions/reports/speed-to-lead.handler",
     table: "read",
@@ -215,16 +225,29 @@ export const consumers = {
     table: "readwrite",
     sendsVia: ["email", "sms"],
   },
+  /** Runs each due nurture step once: exits, windows, caps, consent, then the message. */
+  nurture: {
+    handler: "functions/nurture/step-worker.handler",
+    queue: "nurture",
+    batchSize: 10,
+    retryBaseSeconds: 10,
+    timeoutSeconds: 30,
+    table: "readwrite",
+    sendsTo: ["outbound"],
+    publicUrl: true,
+    settings: ["NURTURE_ACCOUNT_TIMEZONE"],
+  },
 } as const satisfies Record<string, ConsumerDefinition>;
 
 /** Queues some consumer of this release reads; the others only fill up for later releases. */
 export const consumedQueues = [...new Set(Object.values(consumers).map((consumer) => consumer.queue))] as QueueName[];
 
 export interface ScheduleDefinition<Workflow extends string = WorkflowName> extends FunctionDefinition<Workflow> {
-  /** EventBridge schedule expression (UTC). */
-  schedule: string;
-  /** How often the local runtime runs it, in seconds (scaled down by `--fast`). */
-  localEverySeconds: number;
+  /**
+   * EventBridge cron expression (UTC): `cron(minutes hours day-of-month month day-of-week year)`.
+   * `npm start` runs it on the local clock from the same expression.
+   */
+  schedule: `cron(${string})`;
 }
 
 export const schedules = {
@@ -232,10 +255,24 @@ export const schedules = {
   "refresh-temperatures": {
     handler: "functions/scoring/refresh-temperatures.handler",
     schedule: "cron(15 5 * * ? *)",
-    localEverySeconds: days,
     timeoutSeconds: 900,
     table: "readwrite",
     publishesEvents: true,
+  },
+  /** Hourly: leads gone cold since the last look (the cold index) are enrolled in the sequences they match. */
+  "nurture-enrol": {
+    handler: "functions/nurture/enrol.handler",
+    schedule: "cron(7 * * * ? *)",
+    timeoutSeconds: 900,
+    table: "readwrite",
+  },
+  /** Every 5 minutes: nurture steps due by now (the due index) go to the nurture queue. */
+  "nurture-step": {
+    handler: "functions/nurture/step-tick.handler",
+    schedule: "cron(0/5 * * * ? *)",
+    timeoutSeconds: 300,
+    table: "read",
+    sendsTo: ["nurture"],
   },
 } as const satisfies Record<string, ScheduleDefinition>;
 export type ScheduleName = keyof typeof schedules;

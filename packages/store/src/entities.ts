@@ -34,6 +34,7 @@ export function createEntities(client: DynamoDBClient, table: string) {
         region: text,
         city: text,
         postalCode: text,
+        timezone: text,
         custom: { type: "any", required: true },
         consent: { type: "any", required: true },
         sources: { type: "any", required: true },
@@ -47,7 +48,11 @@ export function createEntities(client: DynamoDBClient, table: string) {
         ownerSince: text,
         /** The stage, copied for the owner index while the lead has an owner (absent otherwise). */
         ownedStage: text,
-        /** When the temperature drops next if nothing happens: the cooling index's sort key. */
+        /**
+         * The temperature index's sort key: for a warm or hot lead, when its temperature drops next
+         * if nothing happens (shards `0`-`7`); for a cold lead, since when it is cold (shards
+         * `cold-0`-`cold-7`), which the nurture enrolment reads.
+         */
         coolsAt: text,
         coolingShard: text,
         createdAt: requiredText,
@@ -59,7 +64,10 @@ export function createEntities(client: DynamoDBClient, table: string) {
           pk: { field: pk, composite: ["leadId"], casing },
           sk: { field: sk, composite: [], casing },
         },
-        /** Sparse: only warm and hot leads, which can cool, are in it; sharded to spread writes. */
+        /**
+         * Sparse: scored leads, warm and hot ones by when they may cool, cold ones (apart) by when
+         * they went cold; sharded to spread writes.
+         */
         byCoolingTime: {
           index: "gsi1",
           condition: (attributes) => attributes.coolsAt !== undefined,

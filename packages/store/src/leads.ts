@@ -7,6 +7,7 @@ import type {
   Identifier,
   Lead,
   LeadRepository,
+  Qualification,
   StoredEvent,
 } from "@leadflow/core";
 import { deliveryScope, identifierKey, isPlainObject, toFieldRecord } from "@leadflow/core";
@@ -181,6 +182,31 @@ export function createLeadStore({ client, tableName, now = () => new Date().toIS
       }
     },
 
+    /**
+     * Ids of leads cold since a time in (after, upTo] (the cold shards of the temperature index):
+     * what nurture enrolment reads, the leads that crossed its line since it last looked.
+     */
+    async *coldLeads(after: string | undefined, upTo: string, pageSize = 100): AsyncGenerator<string[]> {
+      for (let shard = 0; shard < coolingShards; shard++) {
+        let cursor: string | null = null;
+        do {
+          const query = lead.query.byCoolingTime({ coolingShard: `cold-${shard}` });
+          const range =
+            after === undefined ? query.lte({ coolsAt: upTo }) : query.between({ coolsAt: after }, { coolsAt: upTo });
+          const page: { data: { leadId: string; coolsAt?: string | undefined }[]; cursor: string | null } =
+            await range.go({
+              cursor,
+              limit: pageSize,
+              attributes: ["leadId", "coolsAt"],
+            });
+          // `between` includes `after`, which the previous look took.
+          const ids = page.data.filter((item) => item.coolsAt !== after).map((item) => item.leadId);
+          if (ids.length > 0) yield ids;
+          cursor = page.cursor;
+        } while (cursor);
+      }
+    },
+
     /** Ids of the leads a rep owns, by stage (all stages when none is given), oldest ownership first. */
     async leadsOwnedBy(owner: string, stage?: string): Promise<string[]> {
       const query = lead.query.byOwner(stage ? { owner, ownedStage: stage } : { owner });
@@ -198,6 +224,19 @@ export function createLeadStore({ client, tableName, now = () => new Date().toIS
 
 /** Writes to the cooling index are spread over this many partitions. */
 export const coolingShards = 8;
+
+/**
+ * Where the lead sits in the temperature index: a warm or hot lead by when it may cool (what the
+ * daily refresh reads), a cold one in the cold shards by since when it is cold (what nurture
+ * enrolment reads).
+ */
+function temperatureIndexKeys(id: string, qualification: Qualification) {
+  if (qualification.coolsAt) return { coolsAt: qualification.coolsAt, coolingShard: coolingShardOf(id) };
+  if (qualification.temperature === "cold") {
+    return { coolsAt: qualification.temperatureSince, coolingShard: `cold-${coolingShardOf(id)}` };
+  }
+  return {};
+}
 
 function coolingShardOf(leadId: string): string {
   let hash = 0;
@@ -223,7 +262,7 @@ function toLeadItem(next: Lead) {
       ? {
           qualification,
           temperature: qualification.temperature,
-          ...(qualification.coolsAt ? { coolsAt: qualification.coolsAt, coolingShard: coolingShardOf(id) } : {}),
+          ...temperatureIndexKeys(id, qualification),
         }
       : {}),
   };

@@ -16,6 +16,7 @@ export const profileFields = [
   "region",
   "city",
   "postalCode",
+  "timezone",
 ] as const;
 export type ProfileField = (typeof profileFields)[number];
 
@@ -65,6 +66,7 @@ const builtInAliases: Readonly<Record<FieldTarget, readonly string[]>> = {
   region: ["region", "state", "province"],
   city: ["city"],
   postalCode: ["postalcode", "postcode", "zipcode", "zip"],
+  timezone: ["timezone", "tz"],
   consentEmail: ["consentemail", "emailconsent", "marketingconsent", "emailoptin", "acceptsmarketing"],
   consentSms: ["consentsms", "smsconsent", "smsoptin"],
   utm_source: ["utmsource"],

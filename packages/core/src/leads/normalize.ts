@@ -4,6 +4,7 @@ import { ValidationError } from "../errors.ts";
 import { toFieldRecord } from "../records.ts";
 import { attributionFields, type MappedFields, type ProfileField, profileFields } from "./fields.ts";
 import { leadLimits, maxEmailLength } from "./limits.ts";
+import { canonicalTimeZone } from "./timezone.ts";
 
 /** A lead as captured, ready to store: identifiers normalised, nothing dropped. */
 export interface NormalizedLead extends Partial<Record<ProfileField, string>> {
@@ -22,8 +23,9 @@ export interface NormalizeOptions {
 const emailSchema = z.email();
 
 /**
- * Lower-cases the email, turns the phone into E.164, splits a full name, reads consent flags.
- * A value that fails its check, or is too long for its field (`leadLimits`), is kept as a custom
+ * Lower-cases the email, turns the phone into E.164, splits a full name, reads consent flags,
+ * spells the time zone as IANA does. A value that fails its check (a `timezone` that names no
+ * IANA zone included), or is too long for its field (`leadLimits`), is kept as a custom
  * field instead. Throws `ValidationError` when neither a valid email nor a valid phone remains.
  */
 export function normalizeLead(mapped: MappedFields, options: NormalizeOptions = {}): NormalizedLead {
@@ -33,12 +35,17 @@ export function normalizeLead(mapped: MappedFields, options: NormalizeOptions = 
 
   for (const field of profileFields) {
     const value = values[field];
-    if (value === undefined) continue;
+    if (value === undefined || field === "timezone") continue;
     if (value.length > leadLimits.profileValueLength) custom[field] = value;
     else lead[field] = collapseSpaces(value);
   }
   const countryCode = countryCodeOf(values.country);
   if (countryCode) lead.country = countryCode;
+  if (values.timezone !== undefined) {
+    const zone = canonicalTimeZone(values.timezone);
+    if (zone) lead.timezone = zone;
+    else custom.timezone = values.timezone;
+  }
   fillNamesFromFullName(lead, values.fullName);
 
   if (values.email !== undefined) {

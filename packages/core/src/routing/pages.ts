@@ -10,7 +10,8 @@ h1{font-size:1.4rem}dl{display:grid;grid-template-columns:8rem 1fr;gap:.3rem .8r
 form{display:inline-block;margin:1.2rem .6rem 0 0}button{font-size:1.1rem;padding:.6rem 1.4rem;border-radius:.4rem;border:1px solid #999;cursor:pointer}
 .accept{background:#0a7d32;color:#fff;border-color:#0a7d32}.note{color:#555}`;
 
-function page(title: string, body: string): string {
+/** A small self-contained page: no scripts, no external assets. */
+export function htmlPage(title: string, body: string): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><meta name="robots" content="noindex"><title>${escapeHtml(title)}</title><style>${style}</style></head><body>${body}</body></html>`;
 }
 
@@ -30,7 +31,7 @@ export function alertPage(alert: Alert, brief: LeadBrief, action: string, deadli
   const reasons = brief.reasons.map((reason) => `<li>${escapeHtml(reason)}</li>`).join("");
   const button = (value: "accept" | "decline", label: string) =>
     `<form method="post" action="${escapeHtml(action)}"><input type="hidden" name="action" value="${value}"><button type="submit"${value === "accept" ? ' class="accept"' : ""}>${label}</button></form>`;
-  return page(
+  return htmlPage(
     `Lead: ${brief.name}`,
     `<h1>${escapeHtml(brief.name)}</h1><p>${escapeHtml(alert.recipient.name)}, this lead is yours if you accept it now.</p>` +
       `<dl>${details}</dl>${reasons ? `<p>Why now:</p><ul>${reasons}</ul>` : ""}` +
@@ -45,12 +46,12 @@ export function answeredPage(alert: Alert, brief: LeadBrief): string {
     const reach = [brief.phone && `call ${brief.phone}`, brief.email && `email ${brief.email}`]
       .filter(Boolean)
       .join(" or ");
-    return page(
+    return htmlPage(
       "Accepted",
       `<h1>${escapeHtml(brief.name)} is yours</h1><p>Reach out now${reach ? `: ${escapeHtml(reach)}` : ""}.</p>`,
     );
   }
-  return page(
+  return htmlPage(
     "Declined",
     `<h1>Declined</h1><p class="note">${escapeHtml(brief.name)} goes to the next person at once.</p>`,
   );
@@ -58,5 +59,5 @@ export function answeredPage(alert: Alert, brief: LeadBrief): string {
 
 /** A link that no longer works: used, superseded or expired (410). */
 export function gonePage(message: string): string {
-  return page("This alert is closed", `<h1>This alert is closed</h1><p>${escapeHtml(message)}</p>`);
+  return htmlPage("This alert is closed", `<h1>This alert is closed</h1><p>${escapeHtml(message)}</p>`);
 }

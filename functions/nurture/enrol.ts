@@ -1,0 +1,9 @@
+import { enrolColdLeads } from "@leadflow/core";
+import { logger, nurtureDependencies, scheduledHandler } from "@leadflow/lambda";
+
+/** Hourly: leads gone cold since the last look are enrolled in the sequences whose entry they match. */
+export const handler = scheduledHandler(async () => {
+  const result = await enrolColdLeads(nurtureDependencies());
+  logger.info("Nurture enrolment", { ...result });
+  return result;
+});

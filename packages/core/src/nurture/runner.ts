@@ -1,0 +1,380 @@
+import { z } from "zod";
+import type { Lead } from "../leads/lead.ts";
+import type { OutgoingMessage } from "../messages.ts";
+import type { StoredEvent } from "../scoring/events.ts";
+import {
+  type Enrolment,
+  mayEnrol,
+  planStep,
+  type Reachability,
+  type SendingStep,
+  type StepFacts,
+} from "./enrolment.ts";
+import type { CompiledSequence, SequenceLibrary } from "./sequence.ts";
+import { renderStep, type TemplateContext } from "./templates.ts";
+import type { Channel } from "./timing.ts";
+import { leadTimeZones } from "./zones.ts";
+
+/** An address taken off every marketing send, and why. */
+export interface Suppression {
+  channel: Channel;
+  /** A lower-cased email, or an E.164 phone. */
+  address: string;
+  reason: "unsubscribe" | "complaint" | "bounce" | "stop";
+  at: string;
+  leadId?: string;
+}
+
+/** One step of an enrolment that is due: what the step tick puts on the nurture queue. */
+export const DueStepSchema = z.strictObject({
+  leadId: z.string().min(1).max(128),
+  sequenceId: z.string().min(1).max(64),
+  enrolmentId: z.string().min(1).max(64),
+  stepIndex: z.int().min(0),
+  dueAt: z.iso.datetime(),
+});
+export type DueStep = z.infer<typeof DueStepSchema>;
+
+export interface ContactLog {
+  /** Messages sent to the lead, newest last, the last 8 days. */
+  contacts: { messageId: string; at: string }[];
+  version: number;
+}
+
+/** Nurture's part of the single table (packages/store/src/nurture.ts). */
+export interface NurtureStore {
+  getEnrolment(leadId: string, sequenceId: string): Promise<Enrolment | undefined>;
+  /** Creates (expected undefined) or replaces the enrolment at `expectedVersion`; false if it moved. */
+  saveEnrolment(enrolment: Enrolment, expectedVersion: number | undefined): Promise<boolean>;
+  enrolmentsOf(leadId: string): Promise<Enrolment[]>;
+  /** Keeps a compiled version under (id, digest), for the leads that start it. */
+  keepSequence(sequence: CompiledSequence): Promise<void>;
+  getSequence(sequenceId: string, digest: string): Promise<CompiledSequence | undefined>;
+  /** Until when the enrol tick has looked at leads gone cold for the sequence. */
+  enrolCursor(sequenceId: string): Promise<string | undefined>;
+  setEnrolCursor(sequenceId: string, coldUntil: string): Promise<void>;
+  /** Active enrolments whose next step is due by `upTo`, a page at a time. */
+  dueSteps(upTo: string): AsyncGenerator<DueStep[]>;
+  suppression(channel: Channel, address: string): Promise<Suppression | undefined>;
+  suppress(suppression: Suppression): Promise<void>;
+  /** Lifts a suppression of the given reasons (a START lifts only a STOP). */
+  liftSuppression(channel: Channel, address: string, reasons: readonly Suppression["reason"][]): Promise<void>;
+  contactLog(leadId: string): Promise<ContactLog>;
+  /** Adds a contact at the version read; false if the log moved (another send raced). */
+  recordContact(leadId: string, contact: { messageId: string; at: string }, log: ContactLog): Promise<boolean>;
+  /** A new unsubscribe token for this address of the lead. */
+  createUnsubscribeToken(leadId: string, email: string, createdAt: string): Promise<string>;
+  findUnsubscribeToken(token: string): Promise<{ leadId: string; email: string } | undefined>;
+}
+
+export interface NurtureDependencies {
+  leads: {
+    getLead(id: string): Promise<Lead | undefined>;
+    listEvents(leadId: string): Promise<StoredEvent[]>;
+    /** Leads cold since a time in (after, upTo], a page of ids at a time (the cold index). */
+    coldLeads(after: string | undefined, upTo: string): AsyncGenerator<string[]>;
+  };
+  store: NurtureStore;
+  /** The sequences of the current config. */
+  sequences: SequenceLibrary;
+  send(messages: readonly OutgoingMessage[]): Promise<void>;
+  /** A link that unsubscribes this address of the lead: `{PUBLIC_URL}/unsubscribe/{token}`. */
+  unsubscribeLink(leadId: string, email: string): Promise<{ url: string; token: string }>;
+  /** The rep or manager a lead's `owner` names, for templates. */
+  ownerOf(ownerId: string): TemplateContext["owner"];
+  /** Where leads with no known zone are taken to be (NURTURE_ACCOUNT_TIMEZONE). */
+  accountZone: string;
+  now(): Date;
+}
+
+const day = 86_400_000;
+
+/**
+ * The enrolment tick: for each sequence, the leads that went cold long enough ago for its entry
+ * since the last tick looked (the cold index, read from the sequence's cursor on), each enrolled
+ * when it matches the entry and re-entry rules. Reads grow with the leads crossing the line, not
+ * with the table. A new sequence looks once at every cold lead.
+ */
+export async function enrolColdLeads(deps: NurtureDependencies): Promise<{ enrolled: number; considered: number }> {
+  const now = deps.now();
+  let enrolled = 0;
+  let considered = 0;
+  for (const sequence of deps.sequences.all) {
+    if (!sequence.entry.temperatures.includes("cold") && sequence.entry.temperatures.length > 0) continue;
+    const coldUntil = new Date(now.getTime() - sequence.entry.coldForDays * day).toISOString();
+    const after = await deps.store.enrolCursor(sequence.id);
+    let kept = false;
+    for await (const leadIds of deps.leads.coldLeads(after, coldUntil)) {
+      for (const leadId of leadIds) {
+        considered++;
+        if (!kept) {
+          await deps.store.keepSequence(sequence);
+          kept = true;
+        }
+        if (await enrol(deps, sequence, leadId, now)) enrolled++;
+      }
+    }
+    await deps.store.setEnrolCursor(sequence.id, coldUntil);
+  }
+  return { enrolled, considered };
+}
+
+async function enrol(deps: NurtureDependencies, sequence: CompiledSequence, leadId: string, now: Date) {
+  const [lead, previous] = await Promise.all([
+    deps.leads.getLead(leadId),
+    deps.store.getEnrolment(leadId, sequence.id),
+  ]);
+  if (!lead || !mayEnrol(sequence, lead, previous, now)) return false;
+  const at = now.toISOString();
+  const enrolment: Enrolment = {
+    leadId,
+    sequenceId: sequence.id,
+    enrolmentId: crypto.randomUUID(),
+    digest: sequence.digest,
+    ...(sequence.label ? { label: sequence.label } : {}),
+    status: "active",
+    stepIndex: 0,
+    dueAt: at,
+    enrolledAt: at,
+    sent: [],
+    version: (previous?.version ?? 0) + 1,
+  };
+  return deps.store.saveEnrolment(enrolment, previous?.version);
+}
+
+export type StepOutcome =
+  | { outcome: "stale" }
+  | { outcome: "raced" }
+  | { outcome: "waiting" | "completed" | "exited"; sent: number; skipped: number; reason?: string };
+
+/** At most this many messages go out for one due step (consecutive sends; caps usually stop it first). */
+const maxSendsAtOnce = 5;
+
+/**
+ * Runs a due step of an enrolment, once: a delivery whose step already ran (a copy of the
+ * message, a tick that queued it twice) finds the enrolment moved on and does nothing. Messages
+ * get ids from the enrolment and step, so a crash between sending and saving sends nothing twice
+ * when the step runs again.
+ */
+export async function runDueStep(deps: NurtureDependencies, due: DueStep): Promise<StepOutcome> {
+  const enrolment = await deps.store.getEnrolment(due.leadId, due.sequenceId);
+  const now = deps.now();
+  if (!isCurrent(enrolment, due) || Date.parse(due.dueAt) > now.getTime()) return { outcome: "stale" };
+  const [sequence, lead] = await Promise.all([sequenceOf(deps, enrolment), deps.leads.getLead(due.leadId)]);
+  if (!sequence || !lead) return finish(deps, enrolment, { status: "completed" }, 0, 0, "sequence or lead gone");
+  const facts = await gatherFacts(deps, lead, now);
+  let current = enrolment;
+  let sent = 0;
+  let skipped = 0;
+  for (;;) {
+    const plan = planStep(sequence, current, facts);
+    switch (plan.kind) {
+      case "exit":
+        return finish(deps, current, { status: "exited", exitReason: plan.reason }, sent, skipped, plan.reason);
+      case "complete":
+        return finish(deps, current, { status: "completed" }, sent, skipped);
+      case "wait":
+        return finish(
+          deps,
+          current,
+          { stepIndex: plan.stepIndex, dueAt: plan.dueAt.toISOString(), deferredBy: plan.because },
+          sent,
+          skipped,
+          plan.because,
+        );
+      case "skip":
+        skipped++;
+        current = { ...current, stepIndex: plan.stepIndex + 1 };
+        continue;
+      case "send": {
+        if (sent >= maxSendsAtOnce) {
+          return finish(deps, current, { stepIndex: plan.stepIndex, dueAt: now.toISOString() }, sent, skipped);
+        }
+        const messageId = `nurture-${current.enrolmentId}-${plan.stepIndex}`;
+        if (!(await countContact(deps, lead.id, messageId, now, facts))) continue;
+        await deps.send([await message(deps, sequence, plan.step, lead, messageId)]);
+        sent++;
+        current = {
+          ...current,
+          stepIndex: plan.stepIndex + 1,
+          sent: [...current.sent, { stepId: plan.step.id, messageId, channel: plan.step.kind, at: now.toISOString() }],
+        };
+      }
+    }
+  }
+}
+
+function isCurrent(enrolment: Enrolment | undefined, due: DueStep): enrolment is Enrolment {
+  return (
+    enrolment?.status === "active" &&
+    enrolment.enrolmentId === due.enrolmentId &&
+    enrolment.stepIndex === due.stepIndex &&
+    enrolment.dueAt === due.dueAt
+  );
+}
+
+/** The version the lead started: the config's when it is the same digest, else the one stored at enrolment. */
+async function sequenceOf(deps: NurtureDependencies, enrolment: Enrolment) {
+  const current = deps.sequences.byId(enrolment.sequenceId);
+  if (current?.digest === enrolment.digest) return current;
+  return deps.store.getSequence(enrolment.sequenceId, enrolment.digest);
+}
+
+async function finish(
+  deps: NurtureDependencies,
+  enrolment: Enrolment,
+  change: Partial<Enrolment>,
+  sent: number,
+  skipped: number,
+  reason?: string,
+): Promise<StepOutcome> {
+  const now = deps.now().toISOString();
+  const ended = change.status === "completed" || change.status === "exited";
+  const { dueAt: _dueAt, deferredBy: _deferredBy, ...rest } = enrolment;
+  const next: Enrolment = {
+    ...(ended ? rest : enrolment),
+    ...change,
+    ...(ended ? { endedAt: now } : {}),
+    version: enrolment.version + 1,
+  };
+  if (!(await deps.store.saveEnrolment(next, enrolment.version))) {
+    return { outcome: "raced" };
+  }
+  const outcome = ended ? (next.status as "completed" | "exited") : "waiting";
+  return { outcome, sent, skipped, ...(reason ? { reason } : {}) };
+}
+
+/**
+ * Counts the message in the lead's contact log before it goes (the caps read it). A message
+ * already counted (the step running again) is not counted twice; a log moved by another send
+ * is read again and the step planned again, so two sequences never both take the last slot.
+ */
+async function countContact(
+  deps: NurtureDependencies,
+  leadId: string,
+  messageId: string,
+  now: Date,
+  facts: MutableFacts,
+) {
+  const log = await deps.store.contactLog(leadId);
+  facts.contactTimes = log.contacts.map((contact) => contact.at);
+  if (log.contacts.some((contact) => contact.messageId === messageId)) return true;
+  const recorded = await deps.store.recordContact(leadId, { messageId, at: now.toISOString() }, log);
+  if (recorded) facts.contactTimes = [...facts.contactTimes, now.toISOString()];
+  return recorded;
+}
+
+type MutableFacts = StepFacts & { contactTimes: readonly string[] };
+
+async function gatherFacts(deps: NurtureDependencies, lead: Lead, now: Date): Promise<MutableFacts> {
+  const [reach, events, log] = await Promise.all([
+    reachability(deps.store, lead),
+    deps.leads.listEvents(lead.id),
+    deps.store.contactLog(lead.id),
+  ]);
+  const ofType = (type: string) => events.filter(({ event }) => event.type === type).map(({ event }) => event);
+  const messageIds = (type: string) =>
+    new Set(
+      ofType(type).flatMap((event) =>
+        typeof event.properties.messageId === "string" ? [event.properties.messageId] : [],
+      ),
+    );
+  const replies = ofType("reply").map((event) => event.at);
+  return {
+    lead,
+    reach,
+    zones: leadTimeZones(lead, deps.accountZone).zones,
+    contactTimes: log.contacts.map((contact) => contact.at),
+    engagement: {
+      opened: messageIds("email_open"),
+      clicked: messageIds("email_click"),
+      repliedSince: (at) => replies.some((reply) => reply >= at),
+    },
+    now,
+  };
+}
+
+/** What the suppression list and the lead's consent allow, per channel. */
+export async function reachability(store: Pick<NurtureStore, "suppression">, lead: Lead): Promise<Reachability> {
+  const [email, sms] = await Promise.all([
+    lead.email ? store.suppression("email", lead.email.toLowerCase()) : undefined,
+    lead.phone ? store.suppression("sms", lead.phone) : undefined,
+  ]);
+  return {
+    email: !lead.email
+      ? "none"
+      : email?.reason === "bounce"
+        ? "bounced"
+        : email
+          ? "unsubscribed"
+          : lead.consent.email?.granted === false
+            ? "unsubscribed"
+            : "ok",
+    sms: !lead.phone ? "none" : sms ? "stopped" : lead.consent.sms?.granted === true ? "ok" : "no-consent",
+  };
+}
+
+async function message(
+  deps: NurtureDependencies,
+  sequence: CompiledSequence,
+  step: SendingStep,
+  lead: Lead,
+  id: string,
+): Promise<OutgoingMessage> {
+  const base = { id, purpose: `nurture-${sequence.id}`.slice(0, 64), leadId: lead.id };
+  const owner = lead.owner ? deps.ownerOf(lead.owner) : undefined;
+  if (step.kind === "sms") {
+    const { text } = renderStep(sequence, step.id, { lead, ...(owner ? { owner } : {}), unsubscribeUrl: "" });
+    return { ...base, channel: "sms", to: lead.phone as string, from: sequence.from.sms as string, text };
+  }
+  const email = lead.email as string;
+  const link = await deps.unsubscribeLink(lead.id, email);
+  const rendered = renderStep(sequence, step.id, { lead, ...(owner ? { owner } : {}), unsubscribeUrl: link.url });
+  if (!("subject" in rendered)) throw new Error(`Step ${step.id} of ${sequence.id} did not render as an email`);
+  return {
+    ...base,
+    channel: "email",
+    to: email,
+    from: sequence.from.email as string,
+    subject: rendered.subject,
+    text: rendered.text,
+    ...(rendered.html ? { html: rendered.html } : {}),
+    headers: unsubscribeHeaders(link, sequence.from.email as string),
+  };
+}
+
+/** RFC 8058 one-click unsubscribe (RFC 2369 List-Unsubscribe with a URL and a mailto). */
+export function unsubscribeHeaders(link: { url: string; token: string }, from: string): Record<string, string> {
+  const sender = /<([^>]+)>/.exec(from)?.[1] ?? from;
+  return {
+    "List-Unsubscribe": `<${link.url}>, <mailto:${sender}?subject=unsubscribe%20${link.token}>`,
+    "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+  };
+}
+
+/**
+ * Ends every active enrolment of the lead that lists `reason` among its exits, at once (an
+ * unsubscribe, a bounce, a reply); the others go on.
+ */
+export async function exitEnrolments(
+  deps: Pick<NurtureDependencies, "store" | "sequences" | "now">,
+  leadId: string,
+  reason: "unsubscribed" | "bounced" | "replied",
+): Promise<number> {
+  let exited = 0;
+  for (const enrolment of await deps.store.enrolmentsOf(leadId)) {
+    if (enrolment.status !== "active") continue;
+    const sequence = await sequenceOf(deps as NurtureDependencies, enrolment);
+    if (sequence && !sequence.exit.includes(reason)) continue;
+    const { dueAt: _dueAt, deferredBy: _deferredBy, ...rest } = enrolment;
+    const next: Enrolment = {
+      ...rest,
+      status: "exited",
+      exitReason: reason,
+      endedAt: deps.now().toISOString(),
+      version: enrolment.version + 1,
+    };
+    if (await deps.store.saveEnrolment(next, enrolment.version)) exited++;
+  }
+  return exited;
+}
