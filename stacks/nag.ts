@@ -34,6 +34,9 @@ const routeAuthorization: Record<RouteKey, string> = {
   "POST /alerts/{token}":
     "A rep's accept or decline from the alert page: the token in the link is the credential (as for GET), and " +
     "the answer is taken only while the alert waits, by a conditional write.",
+  "POST /webhooks/sms-inbound":
+    "End User Messaging's inbound SMS, delivered by an SNS HTTPS subscription: the handler verifies the SNS " +
+    "message signature (the signing certificate from sns.amazonaws.com) and the topic before acting on it.",
   "GET /unsubscribe/{token}":
     "A nurture email's unsubscribe link: the unguessable token in it (128 random bits) is the credential; " +
     "the page only shows the address masked and changes nothing.",

@@ -122,6 +122,7 @@ describe("localEnvironmentFor", () => {
       qualified: { url: "http://qualified", deadLetterUrl: "http://qualified-dlq" },
       outbound: { url: "http://outbound", deadLetterUrl: "http://outbound-dlq" },
       nurture: { url: "http://nurture", deadLetterUrl: "http://nurture-dlq" },
+      deliverability: { url: "http://deliverability", deadLetterUrl: "http://deliverability-dlq" },
     },
     domainEventTopicArn: "arn:aws:sns:us-east-1:000000000000:leadflow-domain-events",
     workflowArns: {},

@@ -87,6 +87,17 @@ export const queues = {
     maxReceiveCount: 12,
     deadLetterRetentionSeconds: 14 * days,
   },
+  /**
+   * SES's events about sent email (bounces, complaints, opens, clicks): the configuration set
+   * publishes them to an SNS topic this queue is subscribed to (raw delivery); `npm start` takes
+   * the same JSON at POST /_local/ses-events.
+   */
+  deliverability: {
+    visibilityTimeoutSeconds: 120,
+    retentionSeconds: 4 * days,
+    maxReceiveCount: 12,
+    deadLetterRetentionSeconds: 14 * days,
+  },
 } as const satisfies Record<string, QueueDefinition>;
 export type QueueName = keyof typeof queues;
 
@@ -173,6 +184,15 @@ export const routes = {
     publishesEvents: true,
     answersWorkflows: ["speed-to-lead"],
   },
+  /**
+   * Inbound SMS (End User Messaging two-way SMS → SNS → HTTPS): STOP/START/HELP keywords and
+   * replies. A literal path, so it wins over `POST /webhooks/{source}`.
+   */
+  "POST /webhooks/sms-inbound": {
+    handler: "functions/nurture/sms-inbound.handler",
+    table: "readwrite",
+    sendsTo: ["outbound", "events"],
+  },
   /** A nurture email's unsubscribe link: the token is the credential. GET shows a page, POST unsubscribes (RFC 8058). */
   "GET /unsubscribe/{token}": { handler: "functions/nurture/unsubscribe-page.handler", table: "read" },
   "POST /unsubscribe/{token}": { handler: "functions/nurture/unsubscribe.handler", table: "readwrite" },
@@ -236,6 +256,16 @@ export const consumers = {
     sendsTo: ["outbound"],
     publicUrl: true,
     settings: ["NURTURE_ACCOUNT_TIMEZONE"],
+  },
+  /** SES events: hard bounces and complaints suppress the address; opens and clicks become lead events. */
+  deliverability: {
+    handler: "functions/nurture/ses-events.handler",
+    queue: "deliverability",
+    batchSize: 10,
+    retryBaseSeconds: 10,
+    timeoutSeconds: 20,
+    table: "readwrite",
+    sendsTo: ["events"],
   },
 } as const satisfies Record<string, ConsumerDefinition>;
 
