@@ -194,3 +194,9 @@ export function mayEnrol(
   if (previous.status === "active" || sequence.reentry === "never" || !previous.endedAt) return false;
   return now.getTime() - Date.parse(previous.endedAt) >= sequence.reentry.afterSeconds * 1000;
 }
+
+/** An enrolment as `GET /leads/{id}` shows it under `nurture`. */
+export function enrolmentView(enrolment: Enrolment) {
+  const { leadId: _leadId, enrolmentId: _enrolmentId, version: _version, sent, ...shown } = enrolment;
+  return { ...shown, sent: sent.map(({ stepId, channel, at }) => ({ stepId, channel, at })) };
+}

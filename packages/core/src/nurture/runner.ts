@@ -149,6 +149,8 @@ export type StepOutcome =
 
 /** At most this many messages go out for one due step (consecutive sends; caps usually stop it first). */
 const maxSendsAtOnce = 5;
+/** Plans of one due step before it gives up (each lost race for the contact log costs one). */
+const maxRounds = 50;
 
 /**
  * Runs a due step of an enrolment, once: a delivery whose step already ran (a copy of the
@@ -166,8 +168,9 @@ export async function runDueStep(deps: NurtureDependencies, due: DueStep): Promi
   let current = enrolment;
   let sent = 0;
   let skipped = 0;
-  for (;;) {
-    const plan = planStep(sequence, current, facts);
+  for (let round = 0; ; round++) {
+    if (round >= maxRounds) throw new Error(`Step ${due.stepIndex} of ${due.sequenceId} did not settle; retry`);
+    const plan = planStep(sequence, current, { ...facts, contactTimes: contactTimes(facts.log, current) });
     switch (plan.kind) {
       case "exit":
         return finish(deps, current, { status: "exited", exitReason: plan.reason }, sent, skipped, plan.reason);
@@ -245,28 +248,38 @@ async function finish(
 }
 
 /**
- * Counts the message in the lead's contact log before it goes (the caps read it). A message
- * already counted (the step running again) is not counted twice; a log moved by another send
- * is read again and the step planned again, so two sequences never both take the last slot.
+ * Counts the message in the lead's contact log before it goes (the caps read it), at the version
+ * the plan read. A message already counted (the step running again after a crash) is not counted
+ * twice. When another send moved the log, it is read again and the step planned again: two
+ * sequences never both take a lead's last slot of the day.
  */
-async function countContact(
-  deps: NurtureDependencies,
-  leadId: string,
-  messageId: string,
-  now: Date,
-  facts: MutableFacts,
-) {
-  const log = await deps.store.contactLog(leadId);
-  facts.contactTimes = log.contacts.map((contact) => contact.at);
-  if (log.contacts.some((contact) => contact.messageId === messageId)) return true;
-  const recorded = await deps.store.recordContact(leadId, { messageId, at: now.toISOString() }, log);
-  if (recorded) facts.contactTimes = [...facts.contactTimes, now.toISOString()];
-  return recorded;
+async function countContact(deps: NurtureDependencies, leadId: string, messageId: string, now: Date, facts: Facts) {
+  if (facts.log.contacts.some((contact) => contact.messageId === messageId)) return true;
+  const contact = { messageId, at: now.toISOString() };
+  if (await deps.store.recordContact(leadId, contact, facts.log)) {
+    facts.log = { contacts: [...facts.log.contacts, contact], version: facts.log.version + 1 };
+    return true;
+  }
+  facts.log = await deps.store.contactLog(leadId);
+  return false;
 }
 
-type MutableFacts = StepFacts & { contactTimes: readonly string[] };
+/**
+ * What the caps count: every message to the lead, except those this enrolment counted for steps
+ * it has not saved as sent (a run that crashed after counting): the step they belong to is the
+ * one being planned again, and must not be held back by itself.
+ */
+function contactTimes(log: ContactLog, enrolment: Enrolment): string[] {
+  const own = `nurture-${enrolment.enrolmentId}-`;
+  const saved = new Set(enrolment.sent.map((sent) => sent.messageId));
+  return log.contacts
+    .filter((contact) => !contact.messageId.startsWith(own) || saved.has(contact.messageId))
+    .map((contact) => contact.at);
+}
 
-async function gatherFacts(deps: NurtureDependencies, lead: Lead, now: Date): Promise<MutableFacts> {
+type Facts = Omit<StepFacts, "contactTimes"> & { log: ContactLog };
+
+async function gatherFacts(deps: NurtureDependencies, lead: Lead, now: Date): Promise<Facts> {
   const [reach, events, log] = await Promise.all([
     reachability(deps.store, lead),
     deps.leads.listEvents(lead.id),
@@ -284,7 +297,7 @@ async function gatherFacts(deps: NurtureDependencies, lead: Lead, now: Date): Pr
     lead,
     reach,
     zones: leadTimeZones(lead, deps.accountZone).zones,
-    contactTimes: log.contacts.map((contact) => contact.at),
+    log,
     engagement: {
       opened: messageIds("email_open"),
       clicked: messageIds("email_click"),
