@@ -240,6 +240,13 @@ describe("mistakes in sequences and templates, each at its file, line and column
     ]);
   });
 
+  it("an entry on a temperature other than cold, which enrolment (the cold index) never reads", () => {
+    write("sequences/c.yaml", sequence(["  - sms: { text: Hi }"]).replace("temperature: cold", "temperature: warm"));
+    expect(read().issues).toEqual([
+      expect.objectContaining({ line: 3, path: "entry.temperature", message: expect.stringContaining("gone cold") }),
+    ]);
+  });
+
   it("a step of two kinds", () => {
     write("sequences/b.yaml", sequence(["  - { sms: { text: Hi }, wait: 1d }"]));
     expect(read().issues).toEqual([

@@ -49,7 +49,9 @@ export const nurtureDependencies = perConfig((): NurtureDependencies => {
         }
       );
     },
-    accountZone: setting("NURTURE_ACCOUNT_TIMEZONE"),
+    get accountZone() {
+      return setting("NURTURE_ACCOUNT_TIMEZONE");
+    },
     now: clock.now,
   };
 });

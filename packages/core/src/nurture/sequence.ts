@@ -28,14 +28,14 @@ const EntrySchema = z
   .strictObject({
     temperature: oneOrMany(z.enum(temperatures))
       .optional()
-      .describe("the lead's temperature: cold, warm, hot, or a list; any when absent"),
+      .describe("cold (the default): sequences enrol leads as they turn cold"),
     coldForDays: z
       .number()
       .int()
       .min(0)
       .max(3650)
       .default(0)
-      .describe("and cold for at least this many days (only with temperature: cold)"),
+      .describe("cold for at least this many days (default 0: as soon as it turns cold)"),
     stage: oneOrMany(z.enum(stages))
       .optional()
       .describe("the lead's stage, or a list; any stage but customer and disqualified when absent"),
@@ -242,9 +242,10 @@ export function compileSequence(
   const problem = (path: (string | number)[], message: string) =>
     issues.push({ ...where.at(path), path: path.join("."), message });
 
-  const entryTemperatures = config.entry.temperature ?? [...temperatures];
-  if (config.entry.coldForDays > 0 && entryTemperatures.some((level) => level !== "cold"))
-    problem(["entry", "coldForDays"], "only with temperature: cold");
+  // Enrolment reads leads as they turn cold (the cold index): a sequence re-engages cold leads.
+  const entryTemperatures = config.entry.temperature ?? ["cold"];
+  if (entryTemperatures.some((level) => level !== "cold"))
+    problem(["entry", "temperature"], "sequences enrol leads gone cold: temperature is cold (or left out)");
 
   const window = compileWindow(config.window, problem);
   const ids = config.steps.map((step, index) => step.id ?? `step-${index + 1}`);
