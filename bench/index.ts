@@ -4,6 +4,7 @@ const benchmarks: Record<string, () => Promise<unknown>> = {
   capture: () => import("./capture.ts"),
   scoring: () => import("./scoring.ts"),
   fuzz: () => import("./fuzz.ts"),
+  nurture: () => import("./nurture.ts"),
 };
 
 const name = process.argv[2];

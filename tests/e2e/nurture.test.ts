@@ -319,3 +319,32 @@ describe("a month of nurture on the local clock", () => {
     for (const offer of offers) expect(versionOf(offer)).toBe(batch(offer) === 1 ? "v1" : "v2");
   });
 });
+
+describe("the local clock and schedules", () => {
+  it("moves only forward, by an ISO 8601 duration, and says 422 otherwise", async () => {
+    for (const advance of ["-P1D", "P0D", "three days", ""]) {
+      const response = await post("/_local/clock", { advance });
+      expect(response.status, advance).toBe(422);
+      expect(((await response.json()) as { error: { code: string } }).error.code).toBe("validation_failed");
+    }
+    const before = Date.parse(await clockNow());
+    const moved = (await (await post("/_local/clock", { advance: "PT1H" })).json()) as { now: string };
+    expect(Date.parse(moved.now) - before).toBeGreaterThanOrEqual(3_600_000);
+  });
+
+  it("lists each schedule with its cron expression and next run on the local clock", async () => {
+    const body = (await (await fetch(`${stack.url}/_local/schedules`)).json()) as {
+      now: string;
+      schedules: { name: string; schedule: string; nextRun: string }[];
+    };
+    expect(body.schedules.map((schedule) => schedule.name)).toEqual([
+      "refresh-temperatures",
+      "nurture-enrol",
+      "nurture-step",
+    ]);
+    for (const schedule of body.schedules) {
+      expect(schedule.schedule).toMatch(/^cron\(/);
+      expect(Date.parse(schedule.nextRun)).toBeGreaterThan(Date.parse(body.now));
+    }
+  });
+});

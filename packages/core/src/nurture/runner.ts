@@ -148,7 +148,7 @@ export type StepOutcome =
   | { outcome: "waiting" | "completed" | "exited"; sent: number; skipped: number; reason?: string };
 
 /** At most this many messages go out for one due step (consecutive sends; caps usually stop it first). */
-const maxSendsAtOnce = 5;
+export const maxSendsAtOnce = 5;
 /** Plans of one due step before it gives up (each lost race for the contact log costs one). */
 const maxRounds = 50;
 
