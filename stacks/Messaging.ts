@@ -9,11 +9,13 @@ import {
   type SubscriptionDefinition,
   subscriptions,
 } from "@leadflow/manifest";
-import { Alias } from "aws-cdk-lib/aws-kms";
+import { PolicyStatement, ServicePrincipal } from "aws-cdk-lib/aws-iam";
+import { Alias, Key } from "aws-cdk-lib/aws-kms";
+import { ConfigurationSet, EmailSendingEvent, EventDestination } from "aws-cdk-lib/aws-ses";
 import { SubscriptionFilter, Topic } from "aws-cdk-lib/aws-sns";
 import { SqsSubscription } from "aws-cdk-lib/aws-sns-subscriptions";
 import { QueueEncryption, type QueueProps } from "aws-cdk-lib/aws-sqs";
-import { Duration } from "aws-cdk-lib/core";
+import { Duration, RemovalPolicy } from "aws-cdk-lib/core";
 import { Function as LambdaFunction, Queue, type StackContext, use } from "sst/constructs";
 import { Alarms } from "./Alarms.ts";
 import { type FunctionResources, functionProps, type MessageQueue } from "./functions.ts";
@@ -40,6 +42,7 @@ export function Messaging({ app, stack }: StackContext) {
   // The other queues have no consumer in this release: their messages wait by design.
   for (const name of consumedQueues) alarmOnOldestMessage(stack, name, messageQueues[name], alarmTopic);
   const domainEvents = domainEventsTopic(stack, app.logicalPrefixedName(domainEventTopic), messageQueues);
+  const { configurationSet, topic: sesEvents } = emailEvents(stack, app, messageQueues.deliverability);
 
   const resources: FunctionResources = {
     table,
@@ -47,9 +50,12 @@ export function Messaging({ app, stack }: StackContext) {
     domainEventTopic: domainEvents,
     secrets,
     sourceSecrets,
+    emailConfigurationSetName: configurationSet.configurationSetName,
   };
   for (const [name, definition] of Object.entries(consumers) as [string, ConsumerDefinition][]) {
-    const consumer = new LambdaFunction(stack, name, functionProps(stack, name, definition, resources));
+    // A consumer named like its queue (nurture, deliverability) needs an id of its own in the stack.
+    const id = name in queues ? `${name}-consumer` : name;
+    const consumer = new LambdaFunction(stack, id, functionProps(stack, id, definition, resources));
     messageQueues[definition.queue].queue.addConsumer(stack, {
       cdk: {
         function: consumer,
@@ -60,8 +66,65 @@ export function Messaging({ app, stack }: StackContext) {
     alarmOnFunctionFailures(stack, name, consumer, alarmTopic);
   }
 
-  stack.addOutputs({ DomainEventTopicArn: domainEvents.topicArn });
+  stack.addOutputs({
+    DomainEventTopicArn: domainEvents.topicArn,
+    SesConfigurationSet: configurationSet.configurationSetName,
+    SesEventsTopicArn: sesEvents.topicArn,
+  });
   return { queues: messageQueues, domainEventTopic: domainEvents };
+}
+
+/** The SES events leadflow acts on (functions/nurture/ses-events.ts). */
+const publishedEmailEvents = [
+  EmailSendingEvent.BOUNCE,
+  EmailSendingEvent.COMPLAINT,
+  EmailSendingEvent.OPEN,
+  EmailSendingEvent.CLICK,
+];
+
+/**
+ * The SES configuration set every email is sent with (SES_CONFIGURATION_SET on the outbound
+ * consumer): it publishes bounces, complaints, opens and clicks to an SNS topic of their own, to
+ * which the `deliverability` queue is subscribed with raw delivery (the body is SES's event JSON),
+ * what SNS cannot deliver going to that queue's DLQ. The topic is encrypted with a key of its own,
+ * since SES cannot use SNS's AWS-managed key; CDK's event destination lets only this account's
+ * configuration set publish to it (topic policy). TLS only.
+ */
+function emailEvents(stack: StackContext["stack"], app: StackContext["app"], queue: MessageQueue) {
+  const ses = new ServicePrincipal("ses.amazonaws.com");
+  const key = new Key(stack, "ses-events-key", {
+    description: `Encrypts ${app.logicalPrefixedName("ses-events")}`,
+    enableKeyRotation: true,
+    // It only protects events in transit to the queue: nothing is left to decrypt once the stage is gone.
+    removalPolicy: RemovalPolicy.DESTROY,
+  });
+  key.addToResourcePolicy(
+    new PolicyStatement({
+      principals: [ses],
+      actions: ["kms:Decrypt", "kms:GenerateDataKey*"],
+      resources: ["*"],
+      conditions: { StringEquals: { "aws:SourceAccount": stack.account } },
+    }),
+  );
+  const topic = new Topic(stack, "ses-events", {
+    topicName: app.logicalPrefixedName("ses-events"),
+    masterKey: key,
+    enforceSSL: true,
+  });
+  topic.addSubscription(
+    new SqsSubscription(queue.queue.cdk.queue, {
+      rawMessageDelivery: true,
+      deadLetterQueue: queue.deadLetter.cdk.queue,
+    }),
+  );
+  const configurationSet = new ConfigurationSet(stack, "email", {
+    configurationSetName: app.logicalPrefixedName("email"),
+  });
+  configurationSet.addEventDestination("ses-events", {
+    destination: EventDestination.snsTopic(topic),
+    events: publishedEmailEvents,
+  });
+  return { configurationSet, topic };
 }
 
 /**

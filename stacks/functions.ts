@@ -33,6 +33,11 @@ export interface FunctionResources {
   secrets: Record<SecretName, Config.Secret>;
   /** The signing secrets form sources name (config/sources.yaml). */
   sourceSecrets: Config.Secret[];
+  /**
+   * The SES configuration set emails are sent with (Messaging): given to the functions that list
+   * the SES_CONFIGURATION_SET setting, whose email grant then covers it too.
+   */
+  emailConfigurationSetName?: string;
 }
 
 type Permissions = NonNullable<FunctionProps["permissions"]>;
@@ -56,6 +61,7 @@ export function functionProps(
     environment: {
       ...environmentFor(definition, locations(scope, definition, resources)),
       ...deploySettings(definition),
+      ...stackSettings(definition, resources),
     },
     bind: [
       ...(definition.secrets ?? []).map((name) => resources.secrets[name]),
@@ -127,7 +133,7 @@ function grants(
   if ("queue" in definition) {
     permissions.push([resources.queues[definition.queue].deadLetter.cdk.queue, "grantSendMessages"]);
   }
-  permissions.push(...outboundGrants(scope, definition));
+  permissions.push(...outboundGrants(scope, definition, stackSettings(definition, resources).SES_CONFIGURATION_SET));
   if (definition.publicUrl) {
     const parameter = Stack.of(scope).formatArn({
       service: "ssm",
@@ -154,10 +160,15 @@ function grants(
 
 /**
  * Sending as the one SES identity and from the one origination identity the stage is set up with
- * (SES_IDENTITY, SMS_ORIGINATION_ARN): the narrowest resources each action takes. Unset, the
- * channel gets no grant and its sends are dead-lettered as AccessDenied (docs/deploy.md).
+ * (SES_IDENTITY, SMS_ORIGINATION_ARN): the narrowest resources each action takes. SES authorizes
+ * a send with a configuration set on the set too, so the email grant names the stage's set.
+ * Unset, the channel gets no grant and its sends are dead-lettered as AccessDenied (docs/deploy.md).
  */
-function outboundGrants(scope: Construct, definition: FunctionDefinition<string>): PolicyStatement[] {
+function outboundGrants(
+  scope: Construct,
+  definition: FunctionDefinition<string>,
+  configurationSet: string | undefined,
+): PolicyStatement[] {
   const { sesIdentity, smsOriginationArn } = outboundSettings();
   const channels = new Set(definition.sendsVia ?? []);
   const statements: PolicyStatement[] = [];
@@ -168,7 +179,17 @@ function outboundGrants(scope: Construct, definition: FunctionDefinition<string>
       resourceName: sesIdentity,
       arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
     });
-    statements.push(new PolicyStatement({ actions: ["ses:SendEmail"], resources: [identity] }));
+    const set = configurationSet
+      ? [
+          Stack.of(scope).formatArn({
+            service: "ses",
+            resource: "configuration-set",
+            resourceName: configurationSet,
+            arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+          }),
+        ]
+      : [];
+    statements.push(new PolicyStatement({ actions: ["ses:SendEmail"], resources: [identity, ...set] }));
   }
   if (channels.has("sms") && smsOriginationArn) {
     statements.push(new PolicyStatement({ actions: ["sms-voice:SendTextMessage"], resources: [smsOriginationArn] }));
@@ -203,6 +224,14 @@ function locations(
     publicUrl: { parameterName: publicUrlParameterName(scope) },
     workflowArns,
   };
+}
+
+/** Settings the stack itself gives the functions that list them: SES_CONFIGURATION_SET, the stage's set. */
+function stackSettings(definition: FunctionDefinition<string>, resources: FunctionResources): Record<string, string> {
+  const listed = new Set(definition.settings ?? []);
+  return listed.has("SES_CONFIGURATION_SET") && resources.emailConfigurationSetName
+    ? { SES_CONFIGURATION_SET: resources.emailConfigurationSetName }
+    : {};
 }
 
 /** Plain settings (e.g. META_GRAPH_URL) reach a function only when set in the deploying shell. */

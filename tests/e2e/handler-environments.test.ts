@@ -55,6 +55,18 @@ beforeAll(async () => {
     join(configDir, "routing.yaml"),
     readFileSync("config/routing.yaml", "utf8").replace(/hours: \{ mon-fri: "09:00-17:00" \}/, "hours: always"),
   );
+  // A sequence that takes a lead as soon as it is cold, and may write at any hour.
+  writeFileSync(
+    join(configDir, "sequences", "at-once.yaml"),
+    [
+      "id: at-once",
+      'window: { days: daily, from: "00:00", to: "24:00" }',
+      'from: { email: "Acme <hello@acme.example>", sms: "+14155550000" }',
+      "steps:",
+      '  - email: { subject: "Hello", template: reactivate-1.liquid }',
+      "",
+    ].join("\n"),
+  );
   stack = await startLocalStack({
     port: 0,
     fast: true,
@@ -185,8 +197,73 @@ async function invokeEveryHandler(): Promise<void> {
     30_000,
     "the score consumer to apply the event",
   );
-  for (const name of Object.keys(schedules)) await stack.schedules.run(name);
   await escalate(get);
+  await nurture(get);
+}
+
+/** A cold lead enrolled and written to, its unsubscribe link used, an SES event and an inbound SMS. */
+async function nurture(get: (path: string, headers?: Record<string, string>) => Promise<Response>) {
+  const email = `nurtured-${Date.now()}@example.com`;
+  const delivery = formDelivery({ email, first_name: "Nurtured" }, { secret: testSecrets.FORM_SIGNING_SECRET });
+  const capture = await fetch(`${stack.url}${delivery.path}`, {
+    method: "POST",
+    headers: delivery.headers,
+    body: delivery.body,
+  });
+  expect(capture.status).toBe(202);
+  await waitFor(
+    async () =>
+      ((await (await get(`/leads?email=${encodeURIComponent(email)}`)).json()) as { items: unknown[] }).items.length >
+      0,
+    30_000,
+    "the cold lead to be stored",
+  );
+  let unsubscribe = "";
+  await waitFor(
+    async () => {
+      for (const name of Object.keys(schedules)) await stack.schedules.run(name);
+      const { items } = (await (await get("/_local/messages", {})).json()) as {
+        items: { to: string; headers?: Record<string, string> }[];
+      };
+      const sent = items.find((item) => item.to === email);
+      unsubscribe = /<(http[^>]+)>/.exec(sent?.headers?.["List-Unsubscribe"] ?? "")?.[1] ?? "";
+      return unsubscribe !== "";
+    },
+    30_000,
+    "the nurture email",
+  );
+  expect((await fetch(unsubscribe)).status).toBe(200);
+  expect((await fetch(unsubscribe, { method: "POST", body: "List-Unsubscribe=One-Click" })).status).toBe(200);
+  const open = {
+    eventType: "Open",
+    mail: { timestamp: new Date().toISOString(), messageId: `ses-${Date.now()}`, destination: [email], tags: {} },
+    open: { timestamp: new Date().toISOString(), userAgent: "Mozilla/5.0", ipAddress: "192.0.2.1" },
+  };
+  const events = await fetch(`${stack.url}/_local/ses-events`, { method: "POST", body: JSON.stringify(open) });
+  expect(events.status).toBe(202);
+  const stop = {
+    originationNumber: "+14155550123",
+    destinationNumber: "+14155550000",
+    messageKeyword: "KEYWORD_123456789012",
+    messageBody: "STOP",
+    inboundMessageId: `inbound-${Date.now()}`,
+  };
+  const inbound = await fetch(`${stack.url}/webhooks/sms-inbound`, {
+    method: "POST",
+    headers: { "content-type": "text/plain; charset=UTF-8" },
+    body: JSON.stringify({
+      Type: "Notification",
+      MessageId: `sns-${Date.now()}`,
+      TopicArn: "arn:aws:sns:us-east-1:000000000000:leadflow-sms-inbound",
+      Message: JSON.stringify(stop),
+      Timestamp: new Date().toISOString(),
+      SignatureVersion: "1",
+      Signature: "unchecked-locally",
+      SigningCertURL: "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-0000.pem",
+    }),
+  });
+  expect(inbound.status).toBe(200);
+  await waitFor(async () => (await stack.pendingMessages()) === 0, 30_000, "the deliverability consumer");
 }
 
 describe("handler environments", () => {

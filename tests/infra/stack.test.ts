@@ -272,11 +272,14 @@ describe("Messaging: domain events", () => {
   const subscriptionEntries = Object.entries(subscriptions) as [QueueName, { eventTypes: readonly string[] }][];
 
   test("one topic for domain events, encrypted with SNS's AWS-managed key, TLS only", () => {
-    expect(stackNames.flatMap((stack) => resources(stack, "AWS::SNS::Topic"))).toHaveLength(2);
+    // Alarms, domain events, SES events.
+    expect(stackNames.flatMap((stack) => resources(stack, "AWS::SNS::Topic"))).toHaveLength(3);
     const topic = domainEventsTopic();
     // The alias's ARN: publishers need no KMS grant of their own (the managed key's policy lets them).
     expect(JSON.stringify(topic.properties.KmsMasterKeyId)).toMatch(/:kms:[a-z0-9-]+:\d+:alias\/aws\/sns"/);
-    const policies = resources("Messaging", "AWS::SNS::TopicPolicy");
+    const policies = resources("Messaging", "AWS::SNS::TopicPolicy").filter(([, policy]) =>
+      JSON.stringify(policy.Properties.Topics).includes(topic.logicalId),
+    );
     expect(policies).toHaveLength(1);
     const [, policy] = policies[0] as [string, CfnResource];
     expect(policy.Properties.Topics).toEqual([{ Ref: topic.logicalId }]);
@@ -327,9 +330,9 @@ describe("Messaging: domain events", () => {
   );
 
   test("the topic has the manifest's subscriptions and no other", () => {
-    const endpoints = resources("Messaging", "AWS::SNS::Subscription").map(([, resource]) =>
-      JSON.stringify(resource.Properties.Endpoint),
-    );
+    const endpoints = resources("Messaging", "AWS::SNS::Subscription")
+      .filter(([, resource]) => resource.Properties.TopicArn?.Ref === domainEventsTopic().logicalId)
+      .map(([, resource]) => JSON.stringify(resource.Properties.Endpoint));
     expect(endpoints.sort()).toEqual(subscriptionEntries.map(([name]) => JSON.stringify(queueArn(name))).sort());
   });
 
@@ -347,6 +350,112 @@ describe("Messaging: domain events", () => {
   });
 });
 
+describe("Messaging: SES events (deliverability)", () => {
+  test("a configuration set named for the stage publishes bounces, complaints, opens and clicks to the SES events topic", () => {
+    expect(configurationSet().properties).toMatchObject({ Name: configurationSetName() });
+    const destinations = resources("Messaging", "AWS::SES::ConfigurationSetEventDestination");
+    expect(destinations).toHaveLength(1);
+    const [, destination] = destinations[0] as [string, CfnResource];
+    expect(destination.Properties.ConfigurationSetName).toEqual({ Ref: configurationSet().logicalId });
+    expect(destination.Properties.EventDestination).toMatchObject({
+      Enabled: true,
+      SnsDestination: { TopicARN: { Ref: sesEventsTopic().logicalId } },
+    });
+    expect([...destination.Properties.EventDestination.MatchingEventTypes].sort()).toEqual(
+      ["bounce", "click", "complaint", "open"].sort(),
+    );
+  });
+
+  test("the topic is encrypted with a rotating key of its own that SES may use, and only this set may publish to it, over TLS", () => {
+    const topic = sesEventsTopic();
+    const keyId = topic.properties.KmsMasterKeyId["Fn::GetAtt"][0] as string;
+    const key = templates.Messaging.toJSON().Resources[keyId] as CfnResource;
+    expect(key.Type).toBe("AWS::KMS::Key");
+    expect(key.Properties.EnableKeyRotation).toBe(true);
+    expect(key.Properties.KeyPolicy.Statement).toContainEqual({
+      Effect: "Allow",
+      Principal: { Service: "ses.amazonaws.com" },
+      Action: ["kms:Decrypt", "kms:GenerateDataKey*"],
+      Resource: "*",
+      Condition: { StringEquals: { "aws:SourceAccount": account } },
+    });
+    const policies = resources("Messaging", "AWS::SNS::TopicPolicy").filter(([, policy]) =>
+      JSON.stringify(policy.Properties.Topics).includes(topic.logicalId),
+    );
+    expect(policies).toHaveLength(1);
+    const statements = (policies[0] as [string, CfnResource])[1].Properties.PolicyDocument.Statement as (Statement &
+      Record<string, unknown>)[];
+    const allowed = statements.filter((statement) => statement.Effect === "Allow");
+    expect(allowed).toEqual([
+      expect.objectContaining({ Principal: { Service: "ses.amazonaws.com" }, Action: "sns:Publish" }),
+    ]);
+    expect(JSON.stringify(allowed[0]?.Condition)).toContain(
+      `:configuration-set/",${JSON.stringify({ Ref: configurationSet().logicalId })}`,
+    );
+    expect(JSON.stringify(allowed[0]?.Condition)).toContain(account);
+    expect(statements).toContainEqual(
+      expect.objectContaining({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } }),
+    );
+  });
+
+  test("the deliverability queue is its only subscriber: raw delivery, its DLQ for what cannot be delivered", () => {
+    const found = resources("Messaging", "AWS::SNS::Subscription").filter(
+      ([, resource]) => resource.Properties.TopicArn?.Ref === sesEventsTopic().logicalId,
+    );
+    expect(found.map(([, resource]) => resource.Properties)).toEqual([
+      {
+        Protocol: "sqs",
+        TopicArn: { Ref: sesEventsTopic().logicalId },
+        Endpoint: queueArn("deliverability"),
+        RawMessageDelivery: true,
+        RedrivePolicy: { deadLetterTargetArn: queueArn("deliverability-dlq") },
+      },
+    ]);
+    for (const target of ["deliverability", "deliverability-dlq"]) {
+      templates.Messaging.hasResourceProperties("AWS::SQS::QueuePolicy", {
+        Queues: [{ Ref: queueResource(target).logicalId }],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            {
+              Effect: "Allow",
+              Principal: { Service: "sns.amazonaws.com" },
+              Action: "sqs:SendMessage",
+              Resource: queueArn(target),
+              Condition: { ArnEquals: { "aws:SourceArn": { Ref: sesEventsTopic().logicalId } } },
+            },
+          ]),
+        },
+      });
+    }
+  });
+
+  test("the outbound consumer sends with the set (SES_CONFIGURATION_SET), even without SES_IDENTITY; no other function is given it", () => {
+    for (const synthesized of [templates, defaultTemplates]) {
+      const send = consumerFunction("send");
+      const variables = (synthesized.Messaging.toJSON().Resources[send.logicalId] as CfnResource).Properties.Environment
+        .Variables;
+      expect(variables.SES_CONFIGURATION_SET).toEqual({ Ref: configurationSet().logicalId });
+    }
+    const given = manifestFunctions.filter(
+      ({ deployed }) => "SES_CONFIGURATION_SET" in deployed().properties.Environment.Variables,
+    );
+    expect(given.map(({ name }) => name)).toEqual(["consumer send"]);
+  });
+
+  test("the deliverability consumer reads its queue and may only send to the events queue (and its DLQ) besides the table", () => {
+    const statements = statementsOf(consumerFunction("deliverability"));
+    expect(queuesReachedBy(statements, "sqs:SendMessage").sort()).toEqual(["deliverability-dlq", "events"]);
+    expect(outboundGrantsOf(statements)).toEqual([]);
+  });
+
+  test("POST /webhooks/sms-inbound takes its topic from SMS_INBOUND_TOPIC_ARN and may send to the outbound and events queues only", () => {
+    const fn = routeFunction("POST /webhooks/sms-inbound");
+    expect(fn.properties.Environment.Variables.SMS_INBOUND_TOPIC_ARN).toBe(settingValue("SMS_INBOUND_TOPIC_ARN"));
+    expect(queuesReachedBy(statementsOf(fn), "sqs:SendMessage").sort()).toEqual(["events", "outbound"]);
+    expect(outboundGrantsOf(statementsOf(fn))).toEqual([]);
+  });
+});
+
 describe("outbound messages", () => {
   test("the outbound queue has its consumer, and only it may send email or SMS", () => {
     expect(queues.outbound).toBeDefined();
@@ -357,9 +466,18 @@ describe("outbound messages", () => {
 
   test("the outbound consumer may send email only as SES_IDENTITY and SMS only from SMS_ORIGINATION_ARN", () => {
     const statements = statementsIn(templates, consumerFunction("send"));
-    expect(outboundGrantsOf(statements).map(({ action, resource }) => [action, arnText(resource)])).toEqual([
-      ["ses:SendEmail", `arn:aws:ses:${config.config().region}:${account}:identity/${operations.SES_IDENTITY}`],
-      ["sms-voice:SendTextMessage", operations.SMS_ORIGINATION_ARN],
+    const arns = (resource: unknown) => [resource].flat().map(arnText);
+    const ses = `arn:aws:ses:${config.config().region}:${account}`;
+    expect(outboundGrantsOf(statements).map(({ action, resource }) => [action, arns(resource)])).toEqual([
+      // SES authorizes a send with a configuration set on the set as well as the identity.
+      [
+        "ses:SendEmail",
+        [
+          `${ses}:identity/${operations.SES_IDENTITY}`,
+          `${ses}:configuration-set/${JSON.stringify({ Ref: configurationSet().logicalId })}`,
+        ],
+      ],
+      ["sms-voice:SendTextMessage", [operations.SMS_ORIGINATION_ARN]],
     ]);
     // Each in a statement of its own: the SES identity never covers SMS and the reverse.
     for (const statement of statements.filter((candidate) => outboundGrantsOf([candidate]).length > 0)) {
@@ -484,7 +602,7 @@ describe("functions", () => {
       const ours = Object.keys(variables).filter((key) => !sstVariables.has(key) && !key.startsWith(secretVariable));
       // Locations stand in as logical ids: a variable must reference the resource it names.
       const expected = { ...environmentFor(definition, locationsAsLogicalIds()) };
-      for (const name of settingsOf(definition)) expected[name] = settingValue(name);
+      for (const name of settingsOf(definition)) expected[name] = stackSettings[name]?.() ?? settingValue(name);
       expect(ours.sort()).toEqual(Object.keys(expected).sort());
       for (const [key, value] of Object.entries(expected)) {
         const actual = variables[key];
@@ -1098,6 +1216,30 @@ function locationsAsLogicalIds(): ResourceLocations {
     publicUrl: { parameterName: publicUrlParameter() },
     workflowArns,
   };
+}
+
+/** Settings the stack sets itself, whatever the deploying shell says: the value each must hold. */
+const stackSettings: Record<string, () => string> = { SES_CONFIGURATION_SET: () => configurationSet().logicalId };
+
+/** The stage's SES configuration set (Messaging). */
+function configurationSet(): { logicalId: string; properties: CfnResource["Properties"] } {
+  const found = resources("Messaging", "AWS::SES::ConfigurationSet");
+  expect(found).toHaveLength(1);
+  const [logicalId, set] = found[0] as [string, CfnResource];
+  return { logicalId, properties: set.Properties };
+}
+
+function configurationSetName(): string {
+  return `${stage}-${appName}-email`;
+}
+
+/** The topic SES publishes the configuration set's events to. */
+function sesEventsTopic(): { logicalId: string; properties: CfnResource["Properties"] } {
+  const found = resources("Messaging", "AWS::SNS::Topic").find(
+    ([, topic]) => topic.Properties.TopicName === `${stage}-${appName}-ses-events`,
+  );
+  if (!found) throw new Error("No SES events topic");
+  return { logicalId: found[0], properties: found[1].Properties };
 }
 
 function domainEventsTopic(): { logicalId: string; properties: Record<string, unknown> } {

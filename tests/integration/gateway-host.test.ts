@@ -18,6 +18,16 @@ beforeAll(async () => {
         return { statusCode: 202, body: "{}" };
       },
     },
+    // Listed after the `{source}` route it overlaps, as a manifest may list it.
+    {
+      routeKey: "POST /webhooks/literal",
+      functionName: "literal",
+      timeoutSeconds: 5,
+      handler: async () => {
+        calls.push("literal");
+        return { statusCode: 200, body: "{}" };
+      },
+    },
   ]);
   gateway.mount("/_local/tool", async (_request, response) => {
     calls.push("tool");
@@ -80,4 +90,13 @@ it("takes a Host without a port only on port 80, where HTTP leaves the port out"
     ["127.0.0.1", "127.0.0.1:80", "[::1]", "[::1]:80", "localhost", "localhost:80"].sort(),
   );
   expect([...localHosts(3000)].sort()).toEqual(["127.0.0.1:3000", "[::1]:3000", "localhost:3000"].sort());
+});
+
+describe("routes", () => {
+  it("prefer a literal path over a {param}, as API Gateway does, whatever the order they are listed in", async () => {
+    calls.length = 0;
+    expect((await send("POST", "/webhooks/literal", `localhost:${gateway.port}`)).status).toBe(200);
+    expect((await send("POST", "/webhooks/form", `localhost:${gateway.port}`)).status).toBe(202);
+    expect(calls).toEqual(["literal", "route"]);
+  });
 });

@@ -7,7 +7,7 @@ import { consumers, type ResourceLocations, routes, schedules } from "@leadflow/
 import { beforeAll, describe, expect, it } from "vitest";
 
 function handler(name: string, variables: Record<string, string>): HandlerEnvironment {
-  return { name, variables, unlisted: new Set() };
+  return { name, variables, unset: new Set(), unlisted: new Set() };
 }
 
 beforeAll(() => {
@@ -30,6 +30,18 @@ describe("a handler's environment", () => {
     expect([...getLead.unlisted].sort()).toEqual(["CAPTURE_QUEUE_URL", "EVENTS_API_KEY"]);
     expect(process.env.CAPTURE_QUEUE_URL).toBe("http://queue");
     delete process.env.CAPTURE_QUEUE_URL;
+  });
+
+  it("reads a setting its entry lists but nobody set as undefined, without noting it", () => {
+    const sender = {
+      ...handler("consumer send", { TABLE_NAME: "leadflow" }),
+      unset: new Set(["SES_CONFIGURATION_SET"]),
+    };
+    runAs(sender, () => {
+      expect(process.env.SES_CONFIGURATION_SET).toBeUndefined();
+      expect(process.env.SMS_INBOUND_TOPIC_ARN).toBeUndefined();
+    });
+    expect([...sender.unlisted]).toEqual(["SMS_INBOUND_TOPIC_ARN"]);
   });
 
   it("stays the handler's across awaits and timers, and what it writes stays its own", async () => {

@@ -189,10 +189,20 @@ describe("sendOutbound", () => {
           EmailTags: [
             { Name: "leadflow-message-id", Value: "alert-1-email" },
             { Name: "leadflow-purpose", Value: "speed-to-lead-alert" },
+            { Name: "leadflow-lead-id", Value: "lead-1" },
           ],
         },
       },
     ]);
+  });
+
+  it("sends an email with the configuration set that publishes its bounces, complaints, opens and clicks", async () => {
+    const { sent, clients } = recordingClients();
+    await sendOutbound(OutboundMessageSchema.parse(email()), {
+      ...clients,
+      emailConfigurationSet: "test-leadflow-email",
+    });
+    expect(sent[0]?.input).toMatchObject({ ConfigurationSetName: "test-leadflow-email" });
   });
 
   it("sends an SMS with SendTextMessage from its origination identity", async () => {

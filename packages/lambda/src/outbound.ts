@@ -33,7 +33,12 @@ function checkedMessage(input: OutboundMessageInput): OutboundMessage {
 
 const outboundDependencies = once(() => ({
   ledger: createOutboundStore({ client: clients.dynamodb(), tableName: requiredSetting(environmentNames.tableName) }),
-  clients: { email: clients.sesv2(), sms: clients.sms() },
+  clients: {
+    email: clients.sesv2(),
+    sms: clients.sms(),
+    // On AWS, SES publishes bounces, complaints, opens and clicks through this configuration set.
+    emailConfigurationSet: process.env.SES_CONFIGURATION_SET || undefined,
+  },
   // A claim outlives any invocation that holds it: the consumer's timeout.
   leaseSeconds: consumers.send.timeoutSeconds,
 }));

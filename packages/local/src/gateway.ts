@@ -75,7 +75,9 @@ export async function startGateway(port: number, activity?: ReturnType<typeof re
     port: address.port,
     url: `http://localhost:${address.port}`,
     serve(loaded: readonly GatewayRoute[]) {
-      routes = loaded.map(compileRoute);
+      // As API Gateway: a literal path wins over a `{param}` (POST /webhooks/sms-inbound over
+      // POST /webhooks/{source}), whatever the order routes are listed in.
+      routes = loaded.map(compileRoute).sort((a, b) => a.parameterNames.length - b.parameterNames.length);
     },
     mount(prefix: string, tool: LocalTool) {
       tools.set(prefix, tool);

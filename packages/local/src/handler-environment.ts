@@ -26,6 +26,8 @@ export interface HandlerEnvironment {
   /** The manifest entry: a route key, `consumer <name>` or `schedule <name>`. */
   readonly name: string;
   readonly variables: Record<string, string>;
+  /** Settings its entry lists that have no value here: undefined to it, as on Lambda, but not unlisted. */
+  readonly unset: ReadonlySet<string>;
   /** Names the handler read that its environment does not hold (undefined to it). */
   readonly unlisted: Set<string>;
 }
@@ -77,7 +79,7 @@ function read(name: string, own: NodeJS.ProcessEnv): string | undefined {
   const handler = running.getStore();
   if (!handler) return own[name];
   if (Object.hasOwn(handler.variables, name)) return handler.variables[name];
-  handler.unlisted.add(name);
+  if (!handler.unset.has(name)) handler.unlisted.add(name);
   return undefined;
 }
 
@@ -95,8 +97,14 @@ export function isolatedHandlers() {
      * Imports the handler as its own function's cold start would: in its environment, and as a
      * module instance of its own (two entries may share a file). It is invoked there too.
      */
-    async load(name: string, handlerPath: string, variables: Record<string, string>): Promise<LambdaHandler> {
-      const environment: HandlerEnvironment = { name, variables: { ...variables }, unlisted: new Set() };
+    async load(
+      name: string,
+      handlerPath: string,
+      variables: Record<string, string>,
+      settings: readonly string[] = [],
+    ): Promise<LambdaHandler> {
+      const unset = new Set(settings.filter((setting) => !Object.hasOwn(variables, setting)));
+      const environment: HandlerEnvironment = { name, variables: { ...variables }, unset, unlisted: new Set() };
       const counted = { environment, invocations: 0 };
       loaded.push(counted);
       const handler = await runAs(environment, () => loadHandler(handlerPath, name));
@@ -155,11 +163,16 @@ export function localEnvironmentFor(
     for (const [name, value] of Object.entries(values))
       if (sourceSecretPattern.test(name) && value) environment[name] = value;
   }
-  for (const name of [...commonSettings, ...(definition.settings ?? [])]) {
+  for (const name of settingsOf(definition)) {
     const value = values[name];
     if (value) environment[name] = value;
   }
   return environment;
+}
+
+/** The settings a function reads when they are set: the common ones and its entry's own. */
+export function settingsOf(definition: FunctionDefinition<string>): string[] {
+  return [...commonSettings, ...(definition.settings ?? [])];
 }
 
 /**

@@ -69,9 +69,10 @@ ${Object.keys(routes)
   Email inbox ${stack.emailInbox}  (aws-ses-v2-local's web inbox)
   Links       ${stack.publicUrl}  (PUBLIC_URL: the base of links in messages)
 
-  Local tools POST ${stack.url}/_local/redrive  (dead-letter queues back to their queues)${
-    stack.metaGraphStandIn ? `\n              ${stack.metaGraphStandIn}  (Meta Graph API stand-in)` : ""
-  }
+  Local tools POST ${stack.url}/_local/redrive  (dead-letter queues back to their queues)
+              POST ${stack.url}/_local/ses-events  (SES bounce, complaint, open, click JSON, as SNS would deliver it)${
+                stack.metaGraphStandIn ? `\n              ${stack.metaGraphStandIn}  (Meta Graph API stand-in)` : ""
+              }
 
   DynamoDB    ${stack.endpoints.dynamodb}  (table "${stack.tableName}")
   SQS         ${stack.endpoints.sqs}  (${Object.keys(stack.queues).join(", ")} + DLQs)

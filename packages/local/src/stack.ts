@@ -27,6 +27,7 @@ import {
   type LocalEnvironmentContext,
   localEnvironmentFor,
   localRuntimeEnvironment,
+  settingsOf,
 } from "./handler-environment.ts";
 import { functionNameOf, projectRoot } from "./lambda-runtime.ts";
 import { messagesTool } from "./messages-tool.ts";
@@ -36,6 +37,7 @@ import { redriveTool } from "./redrive.ts";
 import { reply } from "./reply.ts";
 import { type LocalSchedules, startSchedules } from "./schedules.ts";
 import { startSes } from "./ses-emulator.ts";
+import { sesEventsTool } from "./ses-events-tool.ts";
 import { startSms } from "./sms-emulator.ts";
 import { type HandlerLoader, startStepFunctions, workflowFastTimeScale } from "./step-functions.ts";
 import type { WorkerMessage, WorkerOptions } from "./worker-protocol.ts";
@@ -199,22 +201,28 @@ async function startServices(
     Object.entries(routes).map(async ([routeKey, route]: [string, FunctionDefinition]) => ({
       routeKey,
       functionName: functionNameOf(route.handler),
-      handler: await handlers.load(routeKey, route.handler, localEnvironmentFor(route, context)),
+      handler: await handlers.load(routeKey, route.handler, localEnvironmentFor(route, context), settingsOf(route)),
       timeoutSeconds: route.timeoutSeconds ?? functionDefaults.timeoutSeconds,
     })),
   );
   // Like routes: each task handler with the environment its manifest entry gives it.
   const loadWorkflowHandler: HandlerLoader = (name, definition) =>
-    handlers.load(name, definition.handler, localEnvironmentFor(definition, context));
+    handlers.load(name, definition.handler, localEnvironmentFor(definition, context), settingsOf(definition));
   await stepFunctions.load(loadWorkflowHandler);
   const localSchedules = await startSchedules(timeScale, (name, definition) =>
-    handlers.load(`schedule ${name}`, definition.handler, localEnvironmentFor(definition, context)),
+    handlers.load(
+      `schedule ${name}`,
+      definition.handler,
+      localEnvironmentFor(definition, context),
+      settingsOf(definition),
+    ),
   );
   // An edit checked while the handlers loaded would have been missed by those loaded before it.
   handlers.setEverywhere(environmentNames.configDir, config.current());
   gateway.mount(redrivePath, redriveTool(sqs, queues));
   gateway.mount(schedulesPath, localSchedules.tool);
   gateway.mount(messagesPath, messagesTool(outbox));
+  gateway.mount("/_local/ses-events", sesEventsTool(sqs, queues.deliverability));
   gateway.mount(
     clockPath,
     clockTool(async (offsetMs) => {

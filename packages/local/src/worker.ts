@@ -15,7 +15,7 @@ import {
   workflowNames,
 } from "@leadflow/manifest";
 import { dynamoClient, ensureTable, sqsClient, startDynamo } from "./emulators.ts";
-import { isolatedHandlers, localEnvironmentFor, localRuntimeEnvironment } from "./handler-environment.ts";
+import { isolatedHandlers, localEnvironmentFor, localRuntimeEnvironment, settingsOf } from "./handler-environment.ts";
 import { functionNameOf } from "./lambda-runtime.ts";
 import { startPoller } from "./poller.ts";
 import { localWorkflowArns } from "./step-functions.ts";
@@ -58,7 +58,12 @@ for (const [name, consumer] of Object.entries(consumers) as [string, ConsumerDef
       queueUrl: queue.url,
       queueArn: queue.arn,
       functionName: functionNameOf(consumer.handler),
-      handler: await handlers.load(`consumer ${name}`, consumer.handler, localEnvironmentFor(consumer, context)),
+      handler: await handlers.load(
+        `consumer ${name}`,
+        consumer.handler,
+        localEnvironmentFor(consumer, context),
+        settingsOf(consumer),
+      ),
       batchSize: consumer.batchSize,
       concurrency: options.concurrency,
       timeoutSeconds: consumer.timeoutSeconds ?? functionDefaults.timeoutSeconds,

@@ -161,6 +161,18 @@ export interface ConsumerDefinition extends FunctionDefinition {
 
 export const routes = {
   "GET /health": { handler: "functions/health.handler" },
+  /**
+   * Inbound SMS (End User Messaging two-way SMS → SNS → HTTPS): STOP/START/HELP keywords and
+   * replies. A literal path, so it wins over `POST /webhooks/{source}` (listed first too: the local gateway takes
+   * the first route that matches).
+   */
+  "POST /webhooks/sms-inbound": {
+    handler: "functions/nurture/sms-inbound.handler",
+    table: "readwrite",
+    sendsTo: ["outbound", "events"],
+    /** The SNS topic End User Messaging publishes inbound SMS to: only its messages are taken (on AWS). */
+    settings: ["SMS_INBOUND_TOPIC_ARN"],
+  },
   "POST /webhooks/{source}": {
     handler: "functions/webhooks/capture.handler",
     sendsTo: ["capture"],
@@ -183,15 +195,6 @@ export const routes = {
     table: "readwrite",
     publishesEvents: true,
     answersWorkflows: ["speed-to-lead"],
-  },
-  /**
-   * Inbound SMS (End User Messaging two-way SMS → SNS → HTTPS): STOP/START/HELP keywords and
-   * replies. A literal path, so it wins over `POST /webhooks/{source}`.
-   */
-  "POST /webhooks/sms-inbound": {
-    handler: "functions/nurture/sms-inbound.handler",
-    table: "readwrite",
-    sendsTo: ["outbound", "events"],
   },
   /** A nurture email's unsubscribe link: the token is the credential. GET shows a page, POST unsubscribes (RFC 8058). */
   "GET /unsubscribe/{token}": { handler: "functions/nurture/unsubscribe-page.handler", table: "read" },
@@ -244,6 +247,8 @@ export const consumers = {
     timeoutSeconds: 20,
     table: "readwrite",
     sendsVia: ["email", "sms"],
+    /** The SES configuration set emails are sent with (the stack sets it): SES events reach `deliverability`. */
+    settings: ["SES_CONFIGURATION_SET"],
   },
   /** Runs each due nurture step once: exits, windows, caps, consent, then the message. */
   nurture: {
@@ -251,7 +256,7 @@ export const consumers = {
     queue: "nurture",
     batchSize: 10,
     retryBaseSeconds: 10,
-    timeoutSeconds: 30,
+    timeoutSeconds: 20,
     table: "readwrite",
     sendsTo: ["outbound"],
     publicUrl: true,

@@ -6,6 +6,11 @@ import type { MessageChannel, OutboundEmail, OutboundMessage, OutboundSms } from
 export interface OutboundClients {
   email: Pick<SESv2Client, "send">;
   sms: Pick<PinpointSMSVoiceV2Client, "send">;
+  /**
+   * The SES configuration set every email is sent with (SES_CONFIGURATION_SET): it publishes
+   * bounces, complaints, opens and clicks to the deliverability queue. None when unset.
+   */
+  emailConfigurationSet?: string | undefined;
 }
 
 export interface SendResult {
@@ -32,18 +37,43 @@ export class OutboundUnavailableError extends Error {
 }
 
 /** Tag and context names that carry leadflow's ids to SES and End User Messaging events. */
-export const providerTags = { messageId: "leadflow-message-id", purpose: "leadflow-purpose" } as const;
+export const providerTags = {
+  messageId: "leadflow-message-id",
+  purpose: "leadflow-purpose",
+  leadId: "leadflow-lead-id",
+} as const;
+
+/** SES tag values: ASCII letters, digits, `_` and `-`, up to 256 characters. */
+const tagValue = /^[A-Za-z0-9_-]{1,256}$/;
+
+/** leadflow's ids as SES tags / SMS context: the message, its purpose and (when it has one) the lead. */
+function providerIds(message: OutboundMessage): [string, string][] {
+  return [
+    [providerTags.messageId, message.id],
+    [providerTags.purpose, message.purpose],
+    // SES events name the lead by it (functions/nurture/ses-events.ts); a lead id SES would refuse is left out.
+    ...(message.leadId && tagValue.test(message.leadId)
+      ? [[providerTags.leadId, message.leadId] as [string, string]]
+      : []),
+  ];
+}
 
 /** Sends one message with its channel's provider; errors come back classified (see `classifySendError`). */
 export async function sendOutbound(message: OutboundMessage, clients: OutboundClients): Promise<SendResult> {
   try {
-    return message.channel === "email" ? await sendEmail(message, clients.email) : await sendSms(message, clients.sms);
+    return message.channel === "email"
+      ? await sendEmail(message, clients.email, clients.emailConfigurationSet)
+      : await sendSms(message, clients.sms);
   } catch (error) {
     throw classifySendError(message.channel, error);
   }
 }
 
-async function sendEmail(message: OutboundEmail, client: OutboundClients["email"]): Promise<SendResult> {
+async function sendEmail(
+  message: OutboundEmail,
+  client: OutboundClients["email"],
+  configurationSet: string | undefined,
+): Promise<SendResult> {
   const headers = Object.entries(message.headers).map(([Name, Value]) => ({ Name, Value }));
   const utf8 = (Data: string) => ({ Data, Charset: "UTF-8" });
   const { MessageId } = await client.send(
@@ -58,10 +88,8 @@ async function sendEmail(message: OutboundEmail, client: OutboundClients["email"
           ...(headers.length > 0 ? { Headers: headers } : {}),
         },
       },
-      EmailTags: [
-        { Name: providerTags.messageId, Value: message.id },
-        { Name: providerTags.purpose, Value: message.purpose },
-      ],
+      EmailTags: providerIds(message).map(([Name, Value]) => ({ Name, Value })),
+      ...(configurationSet ? { ConfigurationSetName: configurationSet } : {}),
     }),
   );
   return { providerMessageId: MessageId ?? "" };
@@ -73,7 +101,7 @@ async function sendSms(message: OutboundSms, client: OutboundClients["sms"]): Pr
       OriginationIdentity: message.from,
       DestinationPhoneNumber: message.to,
       MessageBody: message.text,
-      Context: { [providerTags.messageId]: message.id, [providerTags.purpose]: message.purpose },
+      Context: Object.fromEntries(providerIds(message)),
     }),
   );
   return { providerMessageId: MessageId ?? "" };

@@ -129,7 +129,7 @@ export const SequenceSchema = z
       .union([z.string().min(1).max(64), z.number()])
       .optional()
       .describe("a label shown in reports; the compiled digest tells versions apart either way"),
-    entry: EntrySchema,
+    entry: EntrySchema.default({ coldForDays: 0 }),
     reentry: ReentrySchema,
     window: WindowSchema.default({ days: "mon-fri", from: "09:00", to: "17:00" }),
     caps: CapsSchema.default({ perDay: 1, perWeek: 3 }),
