@@ -7,6 +7,8 @@ export const handler = scheduledHandler(async () => {
     await dueStepSender()(due);
     queued += due.length;
   }
-  logger.info("Nurture steps queued", { queued });
+  // Every 5 minutes: an idle tick logs at debug level only.
+  if (queued > 0) logger.info("Nurture steps queued", { queued });
+  else logger.debug("No nurture step due");
   return { queued };
 });

@@ -1,3 +1,4 @@
+export * from "./clock.ts";
 export * from "./config/yaml.ts";
 export * from "./domain-events/index.ts";
 export * from "./errors.ts";

@@ -1,9 +1,8 @@
 import { loadConfig } from "@leadflow/config";
-import { type DomainEventPublisher, DomainEventSchema, type ScoringDependencies } from "@leadflow/core";
+import { clock, type DomainEventPublisher, DomainEventSchema, type ScoringDependencies } from "@leadflow/core";
 import { environmentNames } from "@leadflow/manifest";
 import { createLeadStore } from "@leadflow/store";
 import { clients } from "./clients.ts";
-import { clock } from "./clock.ts";
 import { once, perConfig } from "./once.ts";
 import { requiredSetting, setting } from "./settings.ts";
 import { topicPublisher } from "./sns.ts";

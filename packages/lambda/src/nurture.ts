@@ -1,8 +1,7 @@
-import { type DueStep, DueStepSchema, type NurtureDependencies } from "@leadflow/core";
+import { clock, type DueStep, DueStepSchema, type NurtureDependencies } from "@leadflow/core";
 import { environmentNames } from "@leadflow/manifest";
 import { createNurtureStore } from "@leadflow/store";
 import { clients } from "./clients.ts";
-import { clock } from "./clock.ts";
 import { config, leadStore } from "./composition.ts";
 import { once, perConfig } from "./once.ts";
 import { outboundSender, publicUrl } from "./outbound.ts";

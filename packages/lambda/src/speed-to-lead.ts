@@ -7,10 +7,10 @@ import {
   TaskTimedOut,
 } from "@aws-sdk/client-sfn";
 import type { AlertStep, SpeedToLeadDependencies, WorkflowTasks } from "@leadflow/core";
+import { clock } from "@leadflow/core";
 import { environmentNames } from "@leadflow/manifest";
 import { createRoutingStore } from "@leadflow/store";
 import { clients } from "./clients.ts";
-import { clock } from "./clock.ts";
 import { config, eventPublisher, leadStore, scoringModel } from "./composition.ts";
 import { logger } from "./logger.ts";
 import { once, perConfig } from "./once.ts";

@@ -1,4 +1,4 @@
-import { clock, localClockOffset, setLocalClockOffset } from "@leadflow/lambda";
+import { clock, localClockOffset, setLocalClockOffset } from "@leadflow/core";
 import { Duration } from "luxon";
 import { z } from "zod";
 import type { LocalTool } from "./gateway.ts";

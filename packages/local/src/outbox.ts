@@ -1,6 +1,6 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { clock } from "@leadflow/lambda";
+import { clock } from "@leadflow/core";
 
 export type OutboxChannel = "email" | "sms";
 

@@ -1,4 +1,4 @@
-import { clock } from "@leadflow/lambda";
+import { clock } from "@leadflow/core";
 import { type ScheduleDefinition, type ScheduleName, schedules } from "@leadflow/manifest";
 import { Cron } from "croner";
 import type { LocalTool } from "./gateway.ts";

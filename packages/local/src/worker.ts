@@ -6,7 +6,7 @@
  * and settings they are given from.
  */
 
-import { setLocalClockOffset } from "@leadflow/lambda";
+import { setLocalClockOffset } from "@leadflow/core";
 import {
   type ConsumerDefinition,
   consumers,

@@ -1,8 +1,9 @@
 /**
- * The time every handler goes by. On AWS it is the system clock; under `npm start` it can be moved
- * forward (`POST /_local/clock`) so that waits, windows, decay and schedules play out in seconds.
- * The offset lives on `globalThis`, so every copy of this module in a process (each local handler
- * loads its own) reads the one the local runtime sets.
+ * The time every handler goes by. On AWS it is the system clock; under `npm start` it can be
+ * moved forward (`POST /_local/clock`) so that waits, windows, decay and schedules play out in
+ * seconds. The offset lives on `globalThis`, so every copy of this module in a process (each
+ * local handler loads its own) reads the one the local runtime sets. Handlers take it from
+ * @leadflow/lambda, which re-exports it; core's own code and the local runtime from here.
  */
 const offsetKey = Symbol.for("leadflow.clock.offsetMs");
 
