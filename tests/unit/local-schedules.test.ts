@@ -1,7 +1,7 @@
 import { schedules } from "@leadflow/manifest";
 import { Cron } from "croner";
-import { describe, expect, it } from "vitest";
-import { localCronPattern } from "../../packages/local/src/schedules.ts";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { localCronPattern, startSchedules } from "../../packages/local/src/schedules.ts";
 
 const nextAfter = (expression: string, from: string) =>
   new Cron(localCronPattern(expression), { timezone: "UTC", paused: true }).nextRun(new Date(from))?.toISOString();
@@ -26,5 +26,24 @@ describe("local schedules run from the stack's EventBridge cron expressions", ()
   it("refuses what is not a cron expression", () => {
     expect(() => localCronPattern("rate(5 minutes)")).toThrow(/cron expression/);
     expect(() => localCronPattern("cron(0 10 * *)")).toThrow(/cron expression/);
+  });
+});
+
+describe("local schedule timers", () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it("with --fast run each schedule once per scaled period, not in a burst as the clock lags behind", async () => {
+    vi.useFakeTimers({ now: new Date("2026-12-03T10:01:00Z") });
+    const runs: string[] = [];
+    const schedules = await startSchedules(1 / 30, async (name) => async () => {
+      runs.push(name);
+    });
+    // nurture-step is every 5 minutes: every 10 s with --fast. 61 s hold six of its runs.
+    await vi.advanceTimersByTimeAsync(61_000);
+    schedules.stop();
+    expect(runs.filter((name) => name === "nurture-step")).toHaveLength(6);
+    expect(runs.filter((name) => name === "refresh-temperatures")).toHaveLength(0);
   });
 });

@@ -14,7 +14,7 @@ const AdvanceSchema = z.object({
  * every handler in both processes forward (never back) and answers once both go by it. Schedules
  * that came due in the time skipped run once, as a late EventBridge target would.
  */
-export function clockTool(onAdvance: (offsetMs: number) => Promise<void>): LocalTool {
+export function clockTool(onAdvance: (offsetMs: number, from: Date) => Promise<void>): LocalTool {
   return async (request, response, path) => {
     if (path !== "" && path !== "/") return reply(response, 404, { error: { code: "not_found" } });
     if (request.method === "GET") return reply(response, 200, { now: clock.nowIso() });
@@ -30,9 +30,10 @@ export function clockTool(onAdvance: (offsetMs: number) => Promise<void>): Local
         },
       });
     }
+    const from = clock.now();
     const offset = localClockOffset() + milliseconds;
     setLocalClockOffset(offset);
-    await onAdvance(offset);
+    await onAdvance(offset, from);
     reply(response, 200, { now: clock.nowIso() });
   };
 }

@@ -10,8 +10,8 @@ export interface LocalSchedules {
   run(name: string): Promise<unknown>;
   /** `GET /_local/schedules` lists them; `POST /_local/schedules/<name>` is what `npm run trigger -- <name>` calls. */
   tool: LocalTool;
-  /** The local clock moved: what came due in the time skipped runs once now, and the timers are set again. */
-  clockMoved(): Promise<void>;
+  /** The local clock moved from `from`: what came due in the time skipped runs once now, and the timers are set again. */
+  clockMoved(from: Date): Promise<void>;
   /** Each schedule's next run on the local clock. */
   list(): { name: string; schedule: string; nextRun: string | undefined }[];
   stop(): void;
@@ -22,6 +22,8 @@ interface ArmedSchedule {
   handler: LambdaHandler;
   cron: Cron;
   nextRun?: Date | undefined;
+  /** The cron time its last timed run stood for (ahead of the clock with --fast). */
+  ranFor?: Date | undefined;
   timer?: NodeJS.Timeout;
 }
 
@@ -77,12 +79,16 @@ export async function startSchedules(
     const entry = armed.get(name);
     if (!entry || stopped) return;
     clearTimeout(entry.timer);
+    // With --fast a run comes before the clock reaches its time: the next is counted from it.
     const now = clock.now();
-    entry.nextRun = entry.cron.nextRun(now) ?? undefined;
-    if (!entry.nextRun) return;
-    const waitMs = Math.min(longestTimerMs, Math.max(0, (entry.nextRun.getTime() - now.getTime()) * timeScale));
+    const from = entry.ranFor && entry.ranFor > now ? entry.ranFor : now;
+    const due = entry.cron.nextRun(from) ?? undefined;
+    entry.nextRun = due;
+    if (!due) return;
+    const waitMs = Math.min(longestTimerMs, Math.max(0, (due.getTime() - from.getTime()) * timeScale));
     entry.timer = setTimeout(() => {
-      if (entry.nextRun && entry.nextRun > clock.now() && waitMs === longestTimerMs) return arm(name);
+      if (waitMs === longestTimerMs) return arm(name);
+      entry.ranFor = due;
       void runLogged(name).finally(() => arm(name));
     }, waitMs).unref();
   }
@@ -116,10 +122,13 @@ export async function startSchedules(
     run,
     tool,
     list,
-    async clockMoved() {
+    async clockMoved(from) {
       const now = clock.now();
-      const due = [...armed].filter(([, entry]) => entry.nextRun && entry.nextRun <= now).map(([name]) => name);
-      for (const name of armed.keys()) clearTimeout(armed.get(name)?.timer);
+      const due = [...armed].filter(([, entry]) => (entry.cron.nextRun(from) ?? now) <= now).map(([name]) => name);
+      for (const entry of armed.values()) {
+        clearTimeout(entry.timer);
+        entry.ranFor = undefined;
+      }
       // In the manifest's order (enrolment before the step tick), as their minutes would have them.
       for (const name of due) await runLogged(name);
       for (const name of armed.keys()) arm(name);

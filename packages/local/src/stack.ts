@@ -225,9 +225,9 @@ async function startServices(
   gateway.mount("/_local/ses-events", sesEventsTool(sqs, queues.deliverability));
   gateway.mount(
     clockPath,
-    clockTool(async (offsetMs) => {
+    clockTool(async (offsetMs, from) => {
       await worker.setClock(offsetMs);
-      await localSchedules.clockMoved();
+      await localSchedules.clockMoved(from);
     }),
   );
   // What command-line tools (rescore) need to reach this stack's table and topic: what the
