@@ -136,9 +136,30 @@ async function clockNow(): Promise<string> {
   return ((await (await fetch(`${stack.url}/_local/clock`)).json()) as { now: string }).now;
 }
 
+/** The nurture messages sent to the test's leads (not the reps' alerts, nor STOP's confirmation). */
 async function messages(): Promise<Message[]> {
   const body = (await (await fetch(`${stack.url}/_local/messages`)).json()) as { items: Message[] };
-  return body.items.filter((message) => specs.has(message.to));
+  return body.items.filter((message) => specs.has(message.to) && stepOf(message) !== undefined);
+}
+
+/** An SNS HTTPS notification carrying End User Messaging's inbound SMS (npm start checks no signature). */
+function inboundSms(from: string, messageBody: string) {
+  return {
+    Type: "Notification",
+    MessageId: crypto.randomUUID(),
+    TopicArn: "arn:aws:sns:us-east-1:000000000000:leadflow-sms-inbound",
+    Message: JSON.stringify({
+      originationNumber: from,
+      destinationNumber: "+14155550000",
+      messageKeyword: "KEYWORD_000000000000",
+      messageBody,
+      inboundMessageId: crypto.randomUUID(),
+    }),
+    Timestamp: new Date().toISOString(),
+    SignatureVersion: "1",
+    Signature: "unchecked-locally",
+    SigningCertURL: "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-0000.pem",
+  };
 }
 
 const stepOf = (message: Message) => /\[(A1|A2|A3|B1)\]/.exec(message.subject ?? message.text)?.[1] as string;
@@ -175,6 +196,8 @@ afterAll(async () => {
 describe("a month of nurture on the local clock", () => {
   const exits = { replied: "", hot: "", unsubscribed: "" };
   const exitedAt: Record<string, string> = {};
+  let stopped = "";
+  let stoppedAt = "";
 
   it("enrols 200 cold leads and plays the sequences out, with exits, an unsubscribe and a config change", async () => {
     await inParallel(
@@ -211,11 +234,33 @@ describe("a month of nurture on the local clock", () => {
     const unsubscribed = await fetch(link, { method: "POST", body: "List-Unsubscribe=One-Click" });
     expect(unsubscribed.status).toBe(200);
     for (const key of Object.values(exits)) exitedAt[key] = now;
+    // A message planned before the unsubscribe and still queued is dropped when it would go.
+    const sqs = sqsClient(stack.endpoints.sqs);
+    const late = {
+      id: "nurture-late-1",
+      purpose: "nurture-reactivation",
+      channel: "email",
+      to: exits.unsubscribed,
+      from: "Acme <hello@acme.example>",
+      subject: "[A3] Planned before the unsubscribe",
+      text: "Late",
+      marketing: { zones: ["UTC"], windows: [{ days: [1, 2, 3, 4, 5, 6, 7], from: 0, to: 1440 }] },
+    };
+    await sqs.send(new SendMessageCommand({ QueueUrl: stack.queues.outbound.url, MessageBody: JSON.stringify(late) }));
+    // A lead with SMS consent texts STOP before its SMS step: no SMS reaches it after.
+    const texted = reached.find((email) => specs.get(email)?.smsConsent && !Object.values(exits).includes(email));
+    stopped = texted as string;
+    const stop = await fetch(`${stack.url}/webhooks/sms-inbound`, {
+      method: "POST",
+      headers: { "content-type": "text/plain; charset=UTF-8" },
+      body: JSON.stringify(inboundSms(specs.get(stopped)?.fields.phone as string, "STOP")),
+    });
+    expect(stop.status).toBe(200);
+    stoppedAt = now;
     await settled();
 
     // A step message delivered twice more (a tick and two copies) is sent once.
     const store = createNurtureStore({ client: dynamoClient(stack.endpoints.dynamodb), tableName: stack.tableName });
-    const sqs = sqsClient(stack.endpoints.sqs);
     await advance("P1D");
     for await (const due of store.dueSteps(await clockNow())) {
       for (const step of due) {
@@ -308,6 +353,11 @@ describe("a month of nurture on the local clock", () => {
       );
       expect(after.map(stepOf), email).toEqual([]);
     }
+    const phone = specs.get(stopped)?.fields.phone as string;
+    const texts = sent.filter((message) => message.to === phone);
+    expect(texts.filter((message) => message.at > stoppedAt && stepOf(message) === "A2")).toEqual([]);
+    // Its emails go on; STOP stops SMS only.
+    expect(sent.some((message) => message.to === stopped && message.at > stoppedAt)).toBe(true);
   });
 
   it("kept leads enrolled before the change on their version, and enrolled later ones on the new one", async () => {

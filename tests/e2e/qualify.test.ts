@@ -376,7 +376,7 @@ describe("the local schedules tool", () => {
       error: {
         code: "not_found",
         message: 'No schedule named "refresh-everything"',
-        details: { schedules: ["refresh-temperatures"] },
+        details: { schedules: ["refresh-temperatures", "nurture-enrol", "nurture-step"] },
       },
     });
   });

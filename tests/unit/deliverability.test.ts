@@ -309,6 +309,13 @@ describe("opens and clicks", () => {
     });
   });
 
+  it("a click on the unsubscribe link is no engagement: nothing is sent to scoring", async () => {
+    const unsubscribing = click();
+    unsubscribing.click.link = "https://leads.acme.example/unsubscribe/q3V0aJ1xQ2Wb7eXk9LmN0A";
+    expect(await handleSesEvent(deps(), parse(unsubscribing))).toMatchObject({ action: "ignored" });
+    expect(sent).toEqual([]);
+  });
+
   it("an open of a message with no tags goes to the recipient's lead; with no lead at all, nothing is sent", async () => {
     await handleSesEvent(deps(), parse(open({})));
     expect(sent[0]?.leadId).toBe("lead-by-email");

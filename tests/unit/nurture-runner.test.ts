@@ -1,15 +1,18 @@
 import {
   type CompiledSequence,
+  checkBeforeSending,
   compileSequences,
   type Enrolment,
   enrolColdLeads,
   type Lead,
+  maxStepAttempts,
   mayEnrol,
   type NurtureDependencies,
   type OutgoingMessage,
   parseYamlConfig,
   planStep,
   runDueStep,
+  SendLaterError,
   SequenceSchema,
   type StepFacts,
   type StoredEvent,
@@ -245,9 +248,9 @@ function dependencies(options: { leads?: Lead[]; now?: Date; events?: StoredEven
 describe("enrolColdLeads and runDueStep", () => {
   it("enrols a cold lead once, sends its first email once, and schedules the next step", async () => {
     const { deps, memory, sent } = dependencies();
-    expect(await enrolColdLeads(deps)).toEqual({ enrolled: 1, considered: 1 });
+    expect(await enrolColdLeads(deps)).toEqual({ enrolled: 1, considered: 1, failed: [] });
     // The cursor moved: the next tick reads nobody again.
-    expect(await enrolColdLeads(deps)).toEqual({ enrolled: 0, considered: 0 });
+    expect(await enrolColdLeads(deps)).toEqual({ enrolled: 0, considered: 0, failed: [] });
     const [due] = (await memory.store.dueSteps(wednesdayMorning.toISOString()).next()).value ?? [];
     expect(await runDueStep(deps, due)).toMatchObject({ outcome: "waiting", sent: 1, reason: "wait" });
     expect(await runDueStep(deps, due)).toEqual({ outcome: "stale" });
@@ -262,6 +265,21 @@ describe("enrolColdLeads and runDueStep", () => {
       },
     });
     expect((await memory.store.getEnrolment("lead-1", reactivation.id))?.stepIndex).toBe(2);
+  });
+
+  it("enrols the other leads when one cannot be read, and names it", async () => {
+    const { deps, memory } = dependencies({ leads: [lead(), lead({ id: "lead-2" })] });
+    const getLead = deps.leads.getLead;
+    deps.leads.getLead = async (id) => {
+      if (id === "lead-2") throw new TypeError("unreadable");
+      return getLead(id);
+    };
+    expect(await enrolColdLeads(deps)).toEqual({
+      enrolled: 1,
+      considered: 2,
+      failed: [{ leadId: "lead-2", sequenceId: reactivation.id, error: "TypeError" }],
+    });
+    expect(await memory.store.getEnrolment("lead-1", reactivation.id)).toMatchObject({ status: "active" });
   });
 
   it("after a crash between counting and saving, sends the step again under the same id, not held back by its own count", async () => {
@@ -307,5 +325,73 @@ describe("enrolColdLeads and runDueStep", () => {
     const [due] = (await memory.store.dueSteps(wednesdayMorning.toISOString()).next()).value ?? [];
     expect(await runDueStep(deps, due)).toMatchObject({ outcome: "exited", reason: "unsubscribed" });
     expect(sent).toEqual([]);
+  });
+
+  it("runs a step delivered twice at the same moment once: the first run claims it", async () => {
+    const { deps, memory, sent } = dependencies();
+    await enrolColdLeads(deps);
+    const [due] = (await memory.store.dueSteps(wednesdayMorning.toISOString()).next()).value ?? [];
+    const outcomes = await Promise.all([runDueStep(deps, due), runDueStep(deps, due)]);
+    expect(sent).toHaveLength(1);
+    expect(outcomes.map((outcome) => outcome.outcome).sort()).toEqual(["raced", "waiting"]);
+  });
+
+  it("makes a step whose run died due again when its lease ends, and fails the enrolment after 10 such runs", async () => {
+    const { deps, memory, setNow } = dependencies();
+    await enrolColdLeads(deps);
+    deps.send = async () => {
+      throw new Error("queue unavailable");
+    };
+    let now = wednesdayMorning;
+    for (let run = 1; run <= maxStepAttempts; run++) {
+      const [due] = (await memory.store.dueSteps(now.toISOString()).next()).value ?? [];
+      await expect(runDueStep(deps, due)).rejects.toThrow("queue unavailable");
+      const leased = await memory.store.getEnrolment("lead-1", reactivation.id);
+      expect(leased).toMatchObject({ status: "active", attempts: run, stepIndex: 0 });
+      now = new Date(Date.parse(leased?.dueAt as string));
+      setNow(now);
+    }
+    const [last] = (await memory.store.dueSteps(now.toISOString()).next()).value ?? [];
+    expect(await runDueStep(deps, last)).toMatchObject({ outcome: "failed" });
+    expect(await memory.store.getEnrolment("lead-1", reactivation.id)).toMatchObject({ status: "failed" });
+  });
+});
+
+describe("checkBeforeSending", () => {
+  const nurtureEmail = {
+    id: "nurture-e1-0",
+    purpose: "nurture-reactivation",
+    channel: "email" as const,
+    to: "Ada@Example.com",
+    from: "Acme <hello@acme.example>",
+    subject: "One",
+    text: "Hi",
+    marketing: { zones: ["America/New_York"], windows: [{ days: [1, 2, 3, 4, 5], from: 540, to: 1020 }] },
+  };
+
+  it("drops a marketing message whose address was suppressed after it was planned", async () => {
+    const { store } = memoryNurtureStore();
+    await store.suppress({
+      channel: "email",
+      address: "ada@example.com",
+      reason: "unsubscribe",
+      at: "2026-12-02T14:00:00Z",
+    });
+    expect(await checkBeforeSending(nurtureEmail, { suppression: store.suppression, now: wednesdayMorning })).toBe(
+      "drop",
+    );
+  });
+
+  it("puts a marketing message back until its window opens, and lets other messages through", async () => {
+    const { store } = memoryNurtureStore();
+    const night = new Date("2026-12-03T03:00:00Z"); // 22:00 in New York; the window opens at 09:00, in 11 hours
+    const later = checkBeforeSending(nurtureEmail, { suppression: store.suppression, now: night });
+    await expect(later).rejects.toBeInstanceOf(SendLaterError);
+    await expect(later).rejects.toMatchObject({ retryAfterSeconds: 11 * 3600 });
+    const { marketing: _marketing, ...alert } = nurtureEmail;
+    expect(await checkBeforeSending(alert, { suppression: store.suppression, now: night })).toBe("send");
+    expect(await checkBeforeSending(nurtureEmail, { suppression: store.suppression, now: wednesdayMorning })).toBe(
+      "send",
+    );
   });
 });

@@ -1,4 +1,5 @@
 export * from "./clock.ts";
+export * from "./concurrency.ts";
 export * from "./config/yaml.ts";
 export * from "./domain-events/index.ts";
 export * from "./errors.ts";

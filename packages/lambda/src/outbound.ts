@@ -6,10 +6,11 @@ import {
   type OutboundMessageInput,
   OutboundMessageSchema,
 } from "@leadflow/channels";
-import { ValidationError } from "@leadflow/core";
+import { checkBeforeSending, clock, ValidationError } from "@leadflow/core";
 import { consumers, environmentNames } from "@leadflow/manifest";
 import { createOutboundStore } from "@leadflow/store";
 import { clients } from "./clients.ts";
+import { nurtureStore } from "./nurture.ts";
 import { once } from "./once.ts";
 import { ConfigurationError, requiredSetting } from "./settings.ts";
 import { queueSender } from "./sqs.ts";
@@ -43,8 +44,16 @@ const outboundDependencies = once(() => ({
   leaseSeconds: consumers.send.timeoutSeconds,
 }));
 
-/** What the outbound consumer does with each message: send it unless its id was sent (see `deliverOnce`). */
-export function sendOnce(message: OutboundMessage): Promise<DeliveryOutcome> {
+/**
+ * What the outbound consumer does with each message: send it unless its id was sent (see
+ * `deliverOnce`). A marketing message is checked again first (`checkBeforeSending`): dropped if
+ * its address was suppressed since it was planned, put back while its window is closed.
+ */
+export async function sendOnce(message: OutboundMessage): Promise<DeliveryOutcome | { status: "suppressed" }> {
+  if (message.marketing) {
+    const check = { suppression: nurtureStore().suppression, now: clock.now() };
+    if ((await checkBeforeSending(message, check)) === "drop") return { status: "suppressed" };
+  }
   return deliverOnce(message, outboundDependencies());
 }
 

@@ -6,7 +6,7 @@ import {
   SendMessageBatchCommand,
   SendMessageCommand,
 } from "@aws-sdk/client-sqs";
-import { LeadflowError, PayloadTooLargeError, ValidationError } from "@leadflow/core";
+import { LeadflowError, mapLimited, PayloadTooLargeError, ValidationError } from "@leadflow/core";
 import { environmentNames } from "@leadflow/manifest";
 import middy from "@middy/core";
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
@@ -54,6 +54,17 @@ export function queueConsumer<Message>({ schema, handle, sequenceKey }: QueueCon
       if (isPermanent(error) || attempt >= policy.maxReceiveCount) {
         await deadLetter(record, error, attempt);
         return;
+      }
+      const retryAfter = (error as { retryAfterSeconds?: unknown } | null)?.retryAfterSeconds;
+      if (typeof retryAfter === "number") {
+        // Not a failure: the message may not go yet (a nurture send outside its window).
+        logger.info("Message put back until it may go", {
+          messageId: record.messageId,
+          attempt,
+          delaySeconds: retryAfter,
+        });
+        await postponeRetry(record, Math.min(retryAfter, maxVisibilitySeconds));
+        throw error;
       }
       const delaySeconds = Math.min(policy.retryBaseSeconds * 2 ** (attempt - 1), maxVisibilitySeconds);
       logger.warn("Message failed; will retry", {
@@ -183,7 +194,7 @@ export function queueSender<Message>(queueUrl: string, schema: z.ZodType<Message
     }
     const batches: string[][] = [];
     for (let start = 0; start < bodies.length; start += 10) batches.push(bodies.slice(start, start + 10));
-    await forEachConcurrently(batches, sendConcurrency, async (batch) => {
+    await mapLimited(batches, sendConcurrency, async (batch) => {
       const entries = batch.map((MessageBody, index) => ({ Id: String(index), MessageBody }));
       const result = await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }));
       if (result.Failed?.length) throw new Error(`SQS refused ${result.Failed.length} of ${entries.length} messages`);
@@ -210,16 +221,4 @@ export function serializeWithinLimit(message: unknown): string {
     });
   }
   return body;
-}
-
-async function forEachConcurrently<Item>(
-  items: readonly Item[],
-  limit: number,
-  work: (item: Item) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await work(items[next++] as Item);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }

@@ -26,9 +26,9 @@ export type WorkerMessage =
   | { type: "idle" }
   /** config/ was edited and checked: handlers read this copy of it from now on. */
   | { type: "config"; configDir: string }
-  /** Per consumer: invocations, and what it read that its manifest entry does not give it. */
   /** The local clock moved (POST /_local/clock): handlers go by the system's time plus `offsetMs`. */
   | { type: "clock"; offsetMs: number }
   | { type: "clock-set"; offsetMs: number }
+  /** Per consumer: invocations, and what it read that its manifest entry does not give it. */
   | { type: "report-handler-environments" }
   | { type: "handler-environments"; report: Record<string, HandlerEnvironmentReport> };

@@ -163,8 +163,8 @@ export const routes = {
   "GET /health": { handler: "functions/health.handler" },
   /**
    * Inbound SMS (End User Messaging two-way SMS → SNS → HTTPS): STOP/START/HELP keywords and
-   * replies. A literal path, so it wins over `POST /webhooks/{source}` (listed first too: the local gateway takes
-   * the first route that matches).
+   * replies. A literal path, so it wins over `POST /webhooks/{source}` (on API Gateway and in the
+   * local gateway alike).
    */
   "POST /webhooks/sms-inbound": {
     handler: "functions/nurture/sms-inbound.handler",

@@ -33,7 +33,7 @@ export function createNurtureEntities(client: DynamoDBClient, table: string) {
         enrolmentId: requiredText,
         digest: requiredText,
         label: text,
-        status: { type: ["active", "completed", "exited"] as const, required: true },
+        status: { type: ["active", "completed", "exited", "failed"] as const, required: true },
         stepIndex: { type: "number", required: true },
         dueAt: text,
         enrolledAt: requiredText,
@@ -41,6 +41,7 @@ export function createNurtureEntities(client: DynamoDBClient, table: string) {
         exitReason: text,
         sent: { type: "any", required: true },
         deferredBy: text,
+        attempts: { type: "number" },
         version: { type: "number", required: true },
         /** Set only while active: its partition of the due index. */
         dueShard: text,

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { SendWindowSchema, timeZoneSchema } from "@leadflow/core";
 import { z } from "zod";
 
 /**
@@ -68,6 +69,16 @@ const common = {
   purpose,
   /** The lead it is about, when there is one (never the recipient's address: logs show this). */
   leadId: z.string().min(1).max(128).optional(),
+  /**
+   * A marketing message (nurture), checked again just before it goes (`checkBeforeSending`):
+   * dropped if its address was suppressed since, held while its windows do not hold in every zone.
+   */
+  marketing: z
+    .strictObject({
+      zones: z.array(timeZoneSchema).min(1).max(64),
+      windows: z.array(SendWindowSchema).min(1).max(4),
+    })
+    .optional(),
 };
 
 export const OutboundEmailSchema = z.object({

@@ -126,6 +126,10 @@ export async function handleSesEvent(
     case "Click": {
       const detail = eventType === "Open" ? event.open : event.click;
       if (!detail) return { action: "ignored", eventType, why: `no ${eventType.toLowerCase()} object` };
+      // Following the unsubscribe link is not interest: it must not score, nor take a `clicked` branch.
+      if (eventType === "Click" && isUnsubscribeLink(event.click?.link)) {
+        return { action: "ignored", eventType, why: "the unsubscribe link" };
+      }
       const recipient = event.mail.destination?.[0];
       const leadId = taggedLead ?? (recipient ? await deps.findLeadIdByEmail(recipient.toLowerCase()) : undefined);
       if (!leadId) return { action: "ignored", eventType, why: "no lead for this message" };
@@ -181,6 +185,16 @@ async function suppressRecipients(
 /** `Ada <ADA@example.com>` → `ada@example.com`: suppressions are keyed by the lower-cased address. */
 function bareAddress(value: string): string {
   return (/<([^<>]+)>/.exec(value)?.[1] ?? value).trim().toLowerCase();
+}
+
+/** Our unsubscribe links (`{PUBLIC_URL}/unsubscribe/{token}`), whatever the host they are served on. */
+function isUnsubscribeLink(link: string | undefined): boolean {
+  if (!link) return false;
+  try {
+    return /\/unsubscribe\/[A-Za-z0-9_-]+\/?$/.test(new URL(link).pathname);
+  } catch {
+    return false;
+  }
 }
 
 /** A clicked link without its query and fragment, which may carry tokens or personal data. */

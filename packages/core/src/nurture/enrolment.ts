@@ -28,10 +28,13 @@ export interface Enrolment {
   sent: SentStep[];
   /** Why the current step last waited past its due time (a window, a cap, SMS hours). */
   deferredBy?: string;
+  /** Runs of the current step started (claimed) and not finished: a run that died leaves one. */
+  attempts?: number;
   version: number;
 }
 
-export type EnrolmentStatus = "active" | "completed" | "exited";
+/** `failed`: its step could not be run after `maxStepAttempts` tries (see `runDueStep`). */
+export type EnrolmentStatus = "active" | "completed" | "exited" | "failed";
 
 export interface SentStep {
   stepId: string;

@@ -1,6 +1,7 @@
 import { z } from "zod";
+import { mapLimited } from "../concurrency.ts";
 import type { Lead } from "../leads/lead.ts";
-import type { OutgoingMessage } from "../messages.ts";
+import { type OutgoingMessage, SendLaterError } from "../messages.ts";
 import type { StoredEvent } from "../scoring/events.ts";
 import {
   type Enrolment,
@@ -10,9 +11,9 @@ import {
   type SendingStep,
   type StepFacts,
 } from "./enrolment.ts";
-import type { CompiledSequence, SequenceLibrary } from "./sequence.ts";
+import type { CompiledSequence, SequenceExitReason, SequenceLibrary } from "./sequence.ts";
 import { renderStep, type TemplateContext } from "./templates.ts";
-import type { Channel } from "./timing.ts";
+import { type Channel, channelWindows, nextSendTime, windowHolds } from "./timing.ts";
 import { leadTimeZones } from "./zones.ts";
 
 /** An address taken off every marketing send, and why. */
@@ -95,29 +96,45 @@ const day = 86_400_000;
  * when it matches the entry and re-entry rules. Reads grow with the leads crossing the line, not
  * with the table. A new sequence looks once at every cold lead.
  */
-export async function enrolColdLeads(deps: NurtureDependencies): Promise<{ enrolled: number; considered: number }> {
+export async function enrolColdLeads(deps: NurtureDependencies): Promise<EnrolmentResult> {
   const now = deps.now();
-  let enrolled = 0;
-  let considered = 0;
+  const result: EnrolmentResult = { enrolled: 0, considered: 0, failed: [] };
   for (const sequence of deps.sequences.all) {
-    if (!sequence.entry.temperatures.includes("cold") && sequence.entry.temperatures.length > 0) continue;
-    const coldUntil = new Date(now.getTime() - sequence.entry.coldForDays * day).toISOString();
+    // The index is read a little behind now: a lead written just before may not be in it yet.
+    const coldUntil = new Date(now.getTime() - sequence.entry.coldForDays * day - indexLagMs).toISOString();
     const after = await deps.store.enrolCursor(sequence.id);
     let kept = false;
     for await (const leadIds of deps.leads.coldLeads(after, coldUntil)) {
-      for (const leadId of leadIds) {
-        considered++;
-        if (!kept) {
-          await deps.store.keepSequence(sequence);
-          kept = true;
-        }
-        if (await enrol(deps, sequence, leadId, now)) enrolled++;
+      if (!kept) {
+        await deps.store.keepSequence(sequence);
+        kept = true;
       }
+      result.considered += leadIds.length;
+      await mapLimited(leadIds, enrolConcurrency, async (leadId) => {
+        try {
+          if (await enrol(deps, sequence, leadId, now)) result.enrolled++;
+        } catch (error) {
+          // One lead that cannot be read or written holds back neither the others nor the cursor.
+          result.failed.push({ leadId, sequenceId: sequence.id, error: error instanceof Error ? error.name : "Error" });
+        }
+      });
     }
     await deps.store.setEnrolCursor(sequence.id, coldUntil);
   }
-  return { enrolled, considered };
+  return result;
 }
+
+export interface EnrolmentResult {
+  enrolled: number;
+  considered: number;
+  /** Leads whose enrolment threw (an error name, never a message that could quote an address). */
+  failed: { leadId: string; sequenceId: string; error: string }[];
+}
+
+/** How far behind now the cold index is read (GSIs are eventually consistent). */
+const indexLagMs = 5 * 60 * 1000;
+/** Leads enrolled at once. */
+const enrolConcurrency = 8;
 
 async function enrol(deps: NurtureDependencies, sequence: CompiledSequence, leadId: string, now: Date) {
   const [lead, previous] = await Promise.all([
@@ -145,12 +162,16 @@ async function enrol(deps: NurtureDependencies, sequence: CompiledSequence, lead
 export type StepOutcome =
   | { outcome: "stale" }
   | { outcome: "raced" }
-  | { outcome: "waiting" | "completed" | "exited"; sent: number; skipped: number; reason?: string };
+  | { outcome: "waiting" | "completed" | "exited" | "failed"; sent: number; skipped: number; reason?: string };
 
 /** At most this many messages go out for one due step (consecutive sends; caps usually stop it first). */
 export const maxSendsAtOnce = 5;
 /** Plans of one due step before it gives up (each lost race for the contact log costs one). */
 const maxRounds = 50;
+/** How long a run holds its step: longer than the step worker's timeout. */
+export const stepLeaseSeconds = 120;
+/** Runs of one step that may die (a template that throws, an outage) before the enrolment fails. */
+export const maxStepAttempts = 10;
 
 /**
  * Runs a due step of an enrolment, once: a delivery whose step already ran (a copy of the
@@ -159,9 +180,17 @@ const maxRounds = 50;
  * when the step runs again.
  */
 export async function runDueStep(deps: NurtureDependencies, due: DueStep): Promise<StepOutcome> {
-  const enrolment = await deps.store.getEnrolment(due.leadId, due.sequenceId);
+  const found = await deps.store.getEnrolment(due.leadId, due.sequenceId);
   const now = deps.now();
-  if (!isCurrent(enrolment, due) || Date.parse(due.dueAt) > now.getTime()) return { outcome: "stale" };
+  if (!isCurrent(found, due) || Date.parse(due.dueAt) > now.getTime()) return { outcome: "stale" };
+  const attempts = (found.attempts ?? 0) + 1;
+  if (attempts > maxStepAttempts)
+    return finish(deps, found, { status: "failed" }, 0, 0, `${maxStepAttempts} runs died`);
+  // The run claims the step: another delivery of it (a copy, a second tick) finds it moved on,
+  // and if this run dies the step is due again when the lease ends.
+  const lease = new Date(now.getTime() + stepLeaseSeconds * 1000).toISOString();
+  const enrolment: Enrolment = { ...found, dueAt: lease, attempts, version: found.version + 1 };
+  if (!(await deps.store.saveEnrolment(enrolment, found.version))) return { outcome: "raced" };
   const [sequence, lead] = await Promise.all([sequenceOf(deps, enrolment), deps.leads.getLead(due.leadId)]);
   if (!sequence || !lead) return finish(deps, enrolment, { status: "completed" }, 0, 0, "sequence or lead gone");
   const facts = await gatherFacts(deps, lead, now);
@@ -195,7 +224,12 @@ export async function runDueStep(deps: NurtureDependencies, due: DueStep): Promi
         }
         const messageId = `nurture-${current.enrolmentId}-${plan.stepIndex}`;
         if (!(await countContact(deps, lead.id, messageId, now, facts))) continue;
-        await deps.send([await message(deps, sequence, plan.step, lead, messageId)]);
+        const windows = channelWindows(plan.step.kind, sequence.window);
+        const marketing = {
+          zones: [...facts.zones],
+          windows: windows.map((window) => ({ ...window, days: [...window.days] })),
+        };
+        await deps.send([{ ...(await message(deps, sequence, plan.step, lead, messageId)), marketing }]);
         sent++;
         current = {
           ...current,
@@ -217,7 +251,7 @@ function isCurrent(enrolment: Enrolment | undefined, due: DueStep): enrolment is
 }
 
 /** The version the lead started: the config's when it is the same digest, else the one stored at enrolment. */
-async function sequenceOf(deps: NurtureDependencies, enrolment: Enrolment) {
+async function sequenceOf(deps: Pick<NurtureDependencies, "store" | "sequences">, enrolment: Enrolment) {
   const current = deps.sequences.byId(enrolment.sequenceId);
   if (current?.digest === enrolment.digest) return current;
   return deps.store.getSequence(enrolment.sequenceId, enrolment.digest);
@@ -232,10 +266,10 @@ async function finish(
   reason?: string,
 ): Promise<StepOutcome> {
   const now = deps.now().toISOString();
-  const ended = change.status === "completed" || change.status === "exited";
-  const { dueAt: _dueAt, deferredBy: _deferredBy, ...rest } = enrolment;
+  const ended = change.status !== undefined && change.status !== "active";
+  const { dueAt: _dueAt, deferredBy: _deferredBy, attempts: _attempts, ...rest } = enrolment;
   const next: Enrolment = {
-    ...(ended ? rest : enrolment),
+    ...(ended ? rest : { ...rest, dueAt: enrolment.dueAt }),
     ...change,
     ...(ended ? { endedAt: now } : {}),
     version: enrolment.version + 1,
@@ -243,7 +277,7 @@ async function finish(
   if (!(await deps.store.saveEnrolment(next, enrolment.version))) {
     return { outcome: "raced" };
   }
-  const outcome = ended ? (next.status as "completed" | "exited") : "waiting";
+  const outcome = ended ? (next.status as "completed" | "exited" | "failed") : "waiting";
   return { outcome, sent, skipped, ...(reason ? { reason } : {}) };
 }
 
@@ -356,6 +390,24 @@ async function message(
   };
 }
 
+/**
+ * What the outbound consumer asks of a marketing message just before it goes: `drop` when its
+ * address was suppressed since it was planned (an unsubscribe, a STOP, a bounce), else it throws
+ * `SendLaterError` while its windows do not hold (a queue that fell behind, a redrive at night).
+ */
+export async function checkBeforeSending(
+  message: OutgoingMessage,
+  deps: { suppression: NurtureStore["suppression"]; now: Date },
+): Promise<"send" | "drop"> {
+  if (!message.marketing) return "send";
+  const address = message.channel === "email" ? message.to.toLowerCase() : message.to;
+  if (await deps.suppression(message.channel, address)) return "drop";
+  const { zones, windows } = message.marketing;
+  if (windowHolds(windows, zones, deps.now)) return "send";
+  const opens = nextSendTime(windows, zones, deps.now) ?? new Date(deps.now.getTime() + 86_400_000);
+  throw new SendLaterError(message.id, opens, deps.now);
+}
+
 /** RFC 8058 one-click unsubscribe (RFC 2369 List-Unsubscribe with a URL and a mailto). */
 export function unsubscribeHeaders(link: { url: string; token: string }, from: string): Record<string, string> {
   const sender = /<([^>]+)>/.exec(from)?.[1] ?? from;
@@ -375,11 +427,23 @@ export async function exitEnrolments(
   reason: "unsubscribed" | "bounced" | "replied",
 ): Promise<number> {
   let exited = 0;
-  for (const enrolment of await deps.store.enrolmentsOf(leadId)) {
-    if (enrolment.status !== "active") continue;
-    const sequence = await sequenceOf(deps as NurtureDependencies, enrolment);
-    if (sequence && !sequence.exit.includes(reason)) continue;
-    const { dueAt: _dueAt, deferredBy: _deferredBy, ...rest } = enrolment;
+  for (const listed of await deps.store.enrolmentsOf(leadId)) {
+    if (await exitEnrolment(deps, listed, reason)) exited++;
+  }
+  return exited;
+}
+
+/** Ends one enrolment if it is active and lists the exit; a write that lost a race reads it again. */
+async function exitEnrolment(
+  deps: Pick<NurtureDependencies, "store" | "sequences" | "now">,
+  listed: Enrolment,
+  reason: SequenceExitReason,
+): Promise<boolean> {
+  let enrolment: Enrolment | undefined = listed;
+  for (let attempt = 0; enrolment?.status === "active" && attempt < maxRounds; attempt++) {
+    const sequence = await sequenceOf(deps, enrolment);
+    if (sequence && !sequence.exit.includes(reason)) return false;
+    const { dueAt: _dueAt, deferredBy: _deferredBy, attempts: _attempts, ...rest } = enrolment;
     const next: Enrolment = {
       ...rest,
       status: "exited",
@@ -387,7 +451,8 @@ export async function exitEnrolments(
       endedAt: deps.now().toISOString(),
       version: enrolment.version + 1,
     };
-    if (await deps.store.saveEnrolment(next, enrolment.version)) exited++;
+    if (await deps.store.saveEnrolment(next, enrolment.version)) return true;
+    enrolment = await deps.store.getEnrolment(enrolment.leadId, enrolment.sequenceId);
   }
-  return exited;
+  return false;
 }

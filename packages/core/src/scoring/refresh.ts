@@ -1,3 +1,4 @@
+import { mapLimited } from "../concurrency.ts";
 import { updateLead } from "../leads/updates.ts";
 import { requalify, type ScoringDependencies } from "./events.ts";
 
@@ -19,7 +20,7 @@ export async function refreshTemperatures(
 ): Promise<RefreshResult> {
   const result: RefreshResult = { checked: 0, changed: 0 };
   for await (const leadIds of leadIdPages) {
-    const changed = await forEachLimited(leadIds, (leadId) =>
+    const changed = await mapLimited(leadIds, concurrency, (leadId) =>
       updateLead(deps, leadId, (lead) => requalify(deps, lead, { kind: "decay" })),
     );
     result.checked += leadIds.length;
@@ -30,26 +31,10 @@ export async function refreshTemperatures(
 
 /** Scores each lead again with the current config, replaying its events; true when it changed. */
 export async function rescoreLeads(deps: ScoringDependencies, leadIds: readonly string[]): Promise<number> {
-  const updates = await forEachLimited(leadIds, (leadId) =>
+  const updates = await mapLimited(leadIds, concurrency, (leadId) =>
     updateLead(deps, leadId, (lead) =>
       requalify(deps, lead, { kind: "rescore", previousVersion: lead.qualification?.configVersion }),
     ),
   );
   return updates.filter((update) => update?.changed).length;
-}
-
-async function forEachLimited<Item, Result>(
-  items: readonly Item[],
-  work: (item: Item) => Promise<Result>,
-): Promise<Result[]> {
-  const results: Result[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await work(items[index] as Item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
-  return results;
 }
