@@ -42,8 +42,9 @@ export function memoryNurtureStore() {
       cursors.set(sequenceId, coldUntil);
     },
     async *dueSteps(upTo) {
+      // Active runs by their next step, ended ones by their re-entry, as the due index holds them.
       const due = [...enrolments.values()].filter(
-        (enrolment) => enrolment.status === "active" && enrolment.dueAt !== undefined && enrolment.dueAt <= upTo,
+        (enrolment) => enrolment.dueAt !== undefined && enrolment.dueAt <= upTo,
       );
       if (due.length > 0)
         yield due.map(({ leadId, sequenceId, enrolmentId, stepIndex, dueAt }) => ({

@@ -25,12 +25,13 @@ function enrolmentOf(overrides: Partial<Enrolment> = {}): Enrolment {
 }
 
 /** A stored lead whose temperature is `temperature` since `since`. */
-function scoredLead(temperature: "cold" | "warm", since: string, coolsAt?: string): Lead {
+function scoredLead(temperature: "cold" | "warm", since: string, coolsAt?: string, stageSince = since): Lead {
   const { lead } = applyCapture(undefined, capture(), { leadId: randomUUID(), now: since });
   const qualification = {
     temperature,
     temperatureSince: since,
     stage: "new",
+    stageSince,
     ...(coolsAt ? { coolsAt } : {}),
   } as unknown as Lead["qualification"];
   return { ...lead, qualification } as Lead;
@@ -87,16 +88,20 @@ describe.each(engines)("nurture in the table, on $name", ({ endpoint }) => {
     const early = scoredLead("cold", "2026-11-01T00:00:00.000Z");
     const recent = scoredLead("cold", "2026-11-20T00:00:00.000Z");
     const warm = scoredLead("warm", "2026-11-01T00:00:00.000Z", "2026-11-05T00:00:00.000Z");
-    for (const lead of [early, recent, warm]) await leads.saveLead(lead, undefined);
+    // Cold since November 1st, information-qualified on the 21st: read again from then.
+    const restaged = scoredLead("cold", "2026-11-01T00:00:00.000Z", undefined, "2026-11-21T00:00:00.000Z");
+    for (const lead of [early, recent, warm, restaged]) await leads.saveLead(lead, undefined);
     const read = async (after: string | undefined, upTo: string) => {
       const ids: string[] = [];
       for await (const page of leads.coldLeads(after, upTo)) ids.push(...page);
       return ids;
     };
     expect(await read(undefined, "2026-11-10T00:00:00.000Z")).toEqual([early.id]);
-    expect(await read("2026-11-10T00:00:00.000Z", "2026-11-25T00:00:00.000Z")).toEqual([recent.id]);
+    expect((await read("2026-11-10T00:00:00.000Z", "2026-11-25T00:00:00.000Z")).sort()).toEqual(
+      [recent.id, restaged.id].sort(),
+    );
     // The bound already looked at is not read again.
-    expect(await read("2026-11-20T00:00:00.000Z", "2026-11-25T00:00:00.000Z")).toEqual([]);
+    expect(await read("2026-11-21T00:00:00.000Z", "2026-11-25T00:00:00.000Z")).toEqual([]);
     const cooling: string[] = [];
     for await (const page of leads.leadsCoolingBy("2026-11-10T00:00:00.000Z")) cooling.push(...page);
     expect(cooling).toEqual([warm.id]);

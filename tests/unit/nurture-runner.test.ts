@@ -267,6 +267,38 @@ describe("enrolColdLeads and runDueStep", () => {
     expect((await memory.store.getEnrolment("lead-1", reactivation.id))?.stepIndex).toBe(2);
   });
 
+  it("enrols a lead that stays cold again after the re-entry time, on the newest version", async () => {
+    const { deps, memory, sent, setNow } = dependencies();
+    await enrolColdLeads(deps);
+    const ended = { ...(await memory.store.getEnrolment("lead-1", reactivation.id)), stepIndex: 6 } as Enrolment;
+    await memory.store.saveEnrolment({ ...ended, version: ended.version + 1 }, ended.version);
+    const [due] = (await memory.store.dueSteps(wednesdayMorning.toISOString()).next()).value ?? [];
+    expect(await runDueStep(deps, due)).toMatchObject({ outcome: "completed" });
+    const completed = (await memory.store.getEnrolment("lead-1", reactivation.id)) as Enrolment;
+    expect(completed.dueAt).toBe(new Date(wednesdayMorning.getTime() + 90 * 86_400_000).toISOString());
+    setNow(new Date(completed.dueAt as string));
+    const [reentry] = (await memory.store.dueSteps(completed.dueAt as string).next()).value ?? [];
+    expect(await runDueStep(deps, reentry)).toEqual({ outcome: "reentered" });
+    const again = await memory.store.getEnrolment("lead-1", reactivation.id);
+    expect(again).toMatchObject({ status: "active", stepIndex: 0, dueAt: completed.dueAt });
+    expect(again?.enrolmentId).not.toBe(completed.enrolmentId);
+    expect(sent).toEqual([]);
+  });
+
+  it("never re-enrols after an unsubscribe", async () => {
+    const { deps, memory } = dependencies();
+    await enrolColdLeads(deps);
+    await memory.store.suppress({
+      channel: "email",
+      address: "ada@example.com",
+      reason: "unsubscribe",
+      at: "2026-12-01T00:00:00Z",
+    });
+    const [due] = (await memory.store.dueSteps(wednesdayMorning.toISOString()).next()).value ?? [];
+    expect(await runDueStep(deps, due)).toMatchObject({ outcome: "exited" });
+    expect((await memory.store.getEnrolment("lead-1", reactivation.id))?.dueAt).toBeUndefined();
+  });
+
   it("enrols the other leads when one cannot be read, and names it", async () => {
     const { deps, memory } = dependencies({ leads: [lead(), lead({ id: "lead-2" })] });
     const getLead = deps.leads.getLead;

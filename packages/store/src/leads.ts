@@ -227,13 +227,15 @@ export const coolingShards = 8;
 
 /**
  * Where the lead sits in the temperature index: a warm or hot lead by when it may cool (what the
- * daily refresh reads), a cold one in the cold shards by since when it is cold (what nurture
- * enrolment reads).
+ * daily refresh reads), a cold one in the cold shards by since when it is as it is, cold and at
+ * its stage (what nurture enrolment reads: a cold lead that changes stage is looked at again).
  */
 function temperatureIndexKeys(id: string, qualification: Qualification) {
   if (qualification.coolsAt) return { coolsAt: qualification.coolsAt, coolingShard: coolingShardOf(id) };
   if (qualification.temperature === "cold") {
-    return { coolsAt: qualification.temperatureSince, coolingShard: `cold-${coolingShardOf(id)}` };
+    const times = [qualification.temperatureSince, qualification.stageSince].filter((time) => time !== undefined);
+    const since = times.sort().at(-1) as string;
+    return { coolsAt: since, coolingShard: `cold-${coolingShardOf(id)}` };
   }
   return {};
 }

@@ -43,7 +43,7 @@ export function createNurtureEntities(client: DynamoDBClient, table: string) {
         deferredBy: text,
         attempts: { type: "number" },
         version: { type: "number", required: true },
-        /** Set only while active: its partition of the due index. */
+        /** Set only while it has a due time (a step, or a re-entry): its partition of the due index. */
         dueShard: text,
       },
       indexes: {
@@ -279,7 +279,8 @@ export type NurtureTableStore = ReturnType<typeof createNurtureStore>;
 function toEnrolmentItem(value: Enrolment) {
   return withoutUndefined({
     ...value,
-    ...(value.status === "active" && value.dueAt ? { dueShard: String(shardOf(value.leadId)) } : {}),
+    // Active runs by their next step; ended ones while their re-entry is pending.
+    ...(value.dueAt ? { dueShard: String(shardOf(value.leadId)) } : {}),
   });
 }
 

@@ -19,7 +19,7 @@ export interface Enrolment {
   status: EnrolmentStatus;
   /** The next step to run. */
   stepIndex: number;
-  /** When the next step is due (active only). */
+  /** When the next step is due; once ended, when it may start again (`reentry`), if it may. */
   dueAt?: string;
   enrolledAt: string;
   endedAt?: string;

@@ -142,8 +142,13 @@ async function enrol(deps: NurtureDependencies, sequence: CompiledSequence, lead
     deps.store.getEnrolment(leadId, sequence.id),
   ]);
   if (!lead || !mayEnrol(sequence, lead, previous, now)) return false;
+  return deps.store.saveEnrolment(startEnrolment(sequence, leadId, now, previous), previous?.version);
+}
+
+/** A new run of the sequence for the lead, due now (`previous`: the run it replaces). */
+function startEnrolment(sequence: CompiledSequence, leadId: string, now: Date, previous?: Enrolment): Enrolment {
   const at = now.toISOString();
-  const enrolment: Enrolment = {
+  return {
     leadId,
     sequenceId: sequence.id,
     enrolmentId: crypto.randomUUID(),
@@ -156,12 +161,39 @@ async function enrol(deps: NurtureDependencies, sequence: CompiledSequence, lead
     sent: [],
     version: (previous?.version ?? 0) + 1,
   };
-  return deps.store.saveEnrolment(enrolment, previous?.version);
+}
+
+/**
+ * When a run that ended may start again (`reentry: { after }`): the ended enrolment stays in the
+ * due index until then, so a lead that stays cold is looked at again. Never after an unsubscribe
+ * or a bounce.
+ */
+function reentryDue(sequence: CompiledSequence, now: Date, reason?: SequenceExitReason): { dueAt?: string } {
+  if (sequence.reentry === "never" || reason === "unsubscribed" || reason === "bounced") return {};
+  return { dueAt: new Date(now.getTime() + sequence.reentry.afterSeconds * 1000).toISOString() };
+}
+
+/**
+ * The re-entry of an ended run, when it comes due: the lead starts the sequence's newest version
+ * again if it still matches the entry; either way the ended run leaves the due index.
+ */
+async function reenter(deps: NurtureDependencies, ended: Enrolment, now: Date): Promise<StepOutcome> {
+  const sequence = deps.sequences.byId(ended.sequenceId);
+  const lead = await deps.leads.getLead(ended.leadId);
+  const { dueAt: _dueAt, ...settled } = ended;
+  if (!sequence || !lead || !mayEnrol(sequence, lead, settled, now)) {
+    const saved = await deps.store.saveEnrolment({ ...settled, version: ended.version + 1 }, ended.version);
+    return saved ? { outcome: "not-reentered" } : { outcome: "raced" };
+  }
+  await deps.store.keepSequence(sequence);
+  const saved = await deps.store.saveEnrolment(startEnrolment(sequence, ended.leadId, now, ended), ended.version);
+  return saved ? { outcome: "reentered" } : { outcome: "raced" };
 }
 
 export type StepOutcome =
   | { outcome: "stale" }
   | { outcome: "raced" }
+  | { outcome: "reentered" | "not-reentered" }
   | { outcome: "waiting" | "completed" | "exited" | "failed"; sent: number; skipped: number; reason?: string };
 
 /** At most this many messages go out for one due step (consecutive sends; caps usually stop it first). */
@@ -182,7 +214,11 @@ export const maxStepAttempts = 10;
 export async function runDueStep(deps: NurtureDependencies, due: DueStep): Promise<StepOutcome> {
   const found = await deps.store.getEnrolment(due.leadId, due.sequenceId);
   const now = deps.now();
-  if (!isCurrent(found, due) || Date.parse(due.dueAt) > now.getTime()) return { outcome: "stale" };
+  if (Date.parse(due.dueAt) > now.getTime()) return { outcome: "stale" };
+  if (found && found.status !== "active" && found.enrolmentId === due.enrolmentId && found.dueAt === due.dueAt) {
+    return reenter(deps, found, now);
+  }
+  if (!isCurrent(found, due)) return { outcome: "stale" };
   const attempts = (found.attempts ?? 0) + 1;
   if (attempts > maxStepAttempts)
     return finish(deps, found, { status: "failed" }, 0, 0, `${maxStepAttempts} runs died`);
@@ -201,10 +237,16 @@ export async function runDueStep(deps: NurtureDependencies, due: DueStep): Promi
     if (round >= maxRounds) throw new Error(`Step ${due.stepIndex} of ${due.sequenceId} did not settle; retry`);
     const plan = planStep(sequence, current, { ...facts, contactTimes: contactTimes(facts.log, current) });
     switch (plan.kind) {
-      case "exit":
-        return finish(deps, current, { status: "exited", exitReason: plan.reason }, sent, skipped, plan.reason);
+      case "exit": {
+        const change = {
+          status: "exited" as const,
+          exitReason: plan.reason,
+          ...reentryDue(sequence, now, plan.reason),
+        };
+        return finish(deps, current, change, sent, skipped, plan.reason);
+      }
       case "complete":
-        return finish(deps, current, { status: "completed" }, sent, skipped);
+        return finish(deps, current, { status: "completed", ...reentryDue(sequence, now) }, sent, skipped);
       case "wait":
         return finish(
           deps,
@@ -444,11 +486,13 @@ async function exitEnrolment(
     const sequence = await sequenceOf(deps, enrolment);
     if (sequence && !sequence.exit.includes(reason)) return false;
     const { dueAt: _dueAt, deferredBy: _deferredBy, attempts: _attempts, ...rest } = enrolment;
+    const now = deps.now();
     const next: Enrolment = {
       ...rest,
       status: "exited",
       exitReason: reason,
-      endedAt: deps.now().toISOString(),
+      endedAt: now.toISOString(),
+      ...(sequence ? reentryDue(sequence, now, reason) : {}),
       version: enrolment.version + 1,
     };
     if (await deps.store.saveEnrolment(next, enrolment.version)) return true;
