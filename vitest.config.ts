@@ -6,6 +6,9 @@ import { defineConfig } from "vitest/config";
  */
 export default defineConfig({
   test: {
+    // Two files at once even on two cores: the infra synth (CPU) runs beside the end-to-end files
+    // (which mostly wait on their stacks), instead of after them.
+    maxWorkers: 2,
     reporters: ["default", ["json", { outputFile: "reports/vitest.json" }]],
     projects: [
       { test: { name: "unit", include: ["tests/unit/**/*.test.ts"], env: { POWERTOOLS_LOG_LEVEL: "SILENT" } } },

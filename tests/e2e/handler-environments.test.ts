@@ -219,7 +219,10 @@ async function nurture(get: (path: string, headers?: Record<string, string>) => 
     "the cold lead to be stored",
   );
   // Enrolment reads the cold index a few minutes behind now: let the lead be that old.
-  const moved = await fetch(`${stack.url}/_local/clock`, { method: "POST", body: JSON.stringify({ advance: "PT10M" }) });
+  const moved = await fetch(`${stack.url}/_local/clock`, {
+    method: "POST",
+    body: JSON.stringify({ advance: "PT10M" }),
+  });
   expect(moved.status).toBe(200);
   let unsubscribe = "";
   await waitFor(
