@@ -132,7 +132,12 @@ function memoryStore() {
   return { store: store as unknown as NurtureStore, suppressions, enrolments };
 }
 
-const sequence = { id: "cold-reactivation", digest: "d1", reentry: "never", exit: ["unsubscribed", "bounced", "replied"] };
+const sequence = {
+  id: "cold-reactivation",
+  digest: "d1",
+  reentry: "never",
+  exit: ["unsubscribed", "bounced", "replied"],
+};
 const sequences = {
   all: [sequence as unknown as CompiledSequence],
   byId: (id: string) => (id === sequence.id ? (sequence as unknown as CompiledSequence) : undefined),
