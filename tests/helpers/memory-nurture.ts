@@ -12,7 +12,7 @@ export function memoryNurtureStore() {
   const logs = new Map<string, ContactLog>();
   const tokens = new Map<string, { leadId: string; email: string }>();
   const copy = <T>(value: T): T => structuredClone(value);
-  const key = (leadId: string, sequenceId: string) => `${leadId}#${sequenceId}`;
+  const key = (leadId: string, sequenceId: string) => `${leadId}:${sequenceId}`;
 
   const store: NurtureStore = {
     async getEnrolment(leadId, sequenceId) {
@@ -56,14 +56,14 @@ export function memoryNurtureStore() {
         }));
     },
     async suppression(channel, address) {
-      return suppressions.get(`${channel}#${address}`);
+      return suppressions.get(`${channel}:${address}`);
     },
     async suppress(entry) {
-      suppressions.set(`${entry.channel}#${entry.address}`, copy(entry));
+      suppressions.set(`${entry.channel}:${entry.address}`, copy(entry));
     },
     async liftSuppression(channel, address, reasons) {
-      const found = suppressions.get(`${channel}#${address}`);
-      if (found && reasons.includes(found.reason)) suppressions.delete(`${channel}#${address}`);
+      const found = suppressions.get(`${channel}:${address}`);
+      if (found && reasons.includes(found.reason)) suppressions.delete(`${channel}:${address}`);
     },
     async contactLog(leadId) {
       return copy(logs.get(leadId) ?? { contacts: [], version: 0 });
@@ -82,5 +82,6 @@ export function memoryNurtureStore() {
       return tokens.get(token);
     },
   };
+  /** The maps behind it, keyed `leadId:sequenceId`, `channel:address` and lead id. */
   return { store, enrolments, logs, suppressions };
 }

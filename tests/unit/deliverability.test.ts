@@ -5,12 +5,11 @@ import {
   type Enrolment,
   type EventsMessage,
   handleSesEvent,
-  type NurtureStore,
   type SesEvent,
   SesEventSchema,
-  type Suppression,
 } from "@leadflow/core";
 import { beforeEach, describe, expect, it } from "vitest";
+import { memoryNurtureStore } from "../helpers/memory-nurture.ts";
 
 /**
  * SES events as event publishing sends them to SNS (docs.aws.amazon.com/ses/latest/dg/
@@ -101,37 +100,6 @@ function click(tags = leadflowTags) {
   };
 }
 
-/** The parts of the nurture store these rules touch, in memory. */
-function memoryStore() {
-  const suppressions = new Map<string, Suppression>();
-  const enrolments = new Map<string, Enrolment>();
-  const store = {
-    async suppression(channel: string, address: string) {
-      return suppressions.get(`${channel}:${address}`);
-    },
-    async suppress(entry: Suppression) {
-      suppressions.set(`${entry.channel}:${entry.address}`, entry);
-    },
-    async liftSuppression(channel: string, address: string, reasons: readonly string[]) {
-      const key = `${channel}:${address}`;
-      if (reasons.includes(suppressions.get(key)?.reason ?? "")) suppressions.delete(key);
-    },
-    async enrolmentsOf(leadId: string) {
-      return [...enrolments.values()].filter((enrolment) => enrolment.leadId === leadId);
-    },
-    async saveEnrolment(next: Enrolment, expected: number | undefined) {
-      const key = `${next.leadId}:${next.sequenceId}`;
-      if (enrolments.get(key)?.version !== expected) return false;
-      enrolments.set(key, next);
-      return true;
-    },
-    async getSequence() {
-      return undefined;
-    },
-  };
-  return { store: store as unknown as NurtureStore, suppressions, enrolments };
-}
-
 const sequence = {
   id: "cold-reactivation",
   digest: "d1",
@@ -158,7 +126,7 @@ function activeEnrolment(leadId: string): Enrolment {
   };
 }
 
-let memory: ReturnType<typeof memoryStore>;
+let memory: ReturnType<typeof memoryNurtureStore>;
 let sent: EventsMessage[];
 const leadsByEmail = new Map([["ada@example.com", "lead-by-email"]]);
 
@@ -177,7 +145,7 @@ function deps() {
 const parse = (body: unknown): SesEvent => DeliverabilityMessageSchema.parse(body);
 
 beforeEach(() => {
-  memory = memoryStore();
+  memory = memoryNurtureStore();
   sent = [];
   memory.enrolments.set("lead-1:cold-reactivation", activeEnrolment("lead-1"));
 });

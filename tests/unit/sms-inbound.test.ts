@@ -1,24 +1,22 @@
 import { createSign, generateKeyPairSync } from "node:crypto";
 import {
   type CompiledSequence,
-  type Enrolment,
   type EventsMessage,
   handleInboundSms,
   handleSnsDelivery,
   InboundSmsSchema,
   type Lead,
-  type NurtureStore,
   type OutgoingSms,
   reachability,
   type SnsHttpMessage,
   SnsHttpMessageSchema,
-  type Suppression,
   smsAnswerId,
   smsKeywordReplies,
   snsStringToSign,
   snsUrlAllowed,
 } from "@leadflow/core";
 import { beforeEach, describe, expect, it } from "vitest";
+import { memoryNurtureStore } from "../helpers/memory-nurture.ts";
 
 /**
  * Inbound SMS: End User Messaging's two-way payload (docs.aws.amazon.com/sms-voice/latest/
@@ -68,37 +66,6 @@ function snsMessage(
 const notification = (body: string, id?: string) =>
   snsMessage({ Type: "Notification", Message: JSON.stringify(inbound(body, id)) });
 
-/** The parts of the nurture store these rules touch, in memory. */
-function memoryStore() {
-  const suppressions = new Map<string, Suppression>();
-  const enrolments = new Map<string, Enrolment>();
-  const store = {
-    async suppression(channel: string, address: string) {
-      return suppressions.get(`${channel}:${address}`);
-    },
-    async suppress(entry: Suppression) {
-      suppressions.set(`${entry.channel}:${entry.address}`, entry);
-    },
-    async liftSuppression(channel: string, address: string, reasons: readonly string[]) {
-      const key = `${channel}:${address}`;
-      if (reasons.includes(suppressions.get(key)?.reason ?? "")) suppressions.delete(key);
-    },
-    async enrolmentsOf(leadId: string) {
-      return [...enrolments.values()].filter((enrolment) => enrolment.leadId === leadId);
-    },
-    async saveEnrolment(next: Enrolment, expected: number | undefined) {
-      const key = `${next.leadId}:${next.sequenceId}`;
-      if (enrolments.get(key)?.version !== expected) return false;
-      enrolments.set(key, next);
-      return true;
-    },
-    async getSequence() {
-      return undefined;
-    },
-  };
-  return { store: store as unknown as NurtureStore, suppressions, enrolments };
-}
-
 const sequence = {
   id: "cold-reactivation",
   digest: "d1",
@@ -110,7 +77,7 @@ const sequences = {
   byId: (id: string) => (id === sequence.id ? (sequence as unknown as CompiledSequence) : undefined),
 };
 
-let memory: ReturnType<typeof memoryStore>;
+let memory: ReturnType<typeof memoryNurtureStore>;
 let texts: OutgoingSms[];
 let events: EventsMessage[];
 let fetched: string[];
@@ -143,7 +110,7 @@ const onAws = {
 const local = { ...onAws, verifySignatures: false, expectedTopicArn: undefined };
 
 beforeEach(() => {
-  memory = memoryStore();
+  memory = memoryNurtureStore();
   texts = [];
   events = [];
   fetched = [];
